@@ -1,0 +1,18 @@
+PYTHON ?= python3
+
+.PHONY: install test lint bench leaderboard
+
+install:
+	$(PYTHON) -m pip install -e '.[test]'
+
+test:
+	$(PYTHON) -m pytest
+
+lint:
+	$(PYTHON) -m pyflakes mbo optimizers tasks tests benchmarks 2>/dev/null || $(PYTHON) -m compileall -q mbo optimizers tasks tests benchmarks
+
+bench:
+	bash benchmarks/run_all.sh
+
+leaderboard:
+	mbo leaderboard --results-dir results/engine --format md --out results/engine/leaderboard.md --plot results/engine/leaderboard.png

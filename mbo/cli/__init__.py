@@ -1,0 +1,34 @@
+"""The ``mbo`` command line: a thin layer over the Python API.
+
+One module per topic: ``run`` (run, sweep), ``catalog`` (tasks, optimizers), ``results``
+(leaderboard). Command bodies import the engine lazily so ``mbo --help`` stays fast.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from mbo.errors import MBOError
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except MBOError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mbo")
+def main() -> None:
+    """Offline model-based optimization benchmarks: run optimizers on tasks, compare them."""
+
+
+from mbo.cli import catalog, results, run  # noqa: E402  (registers the commands)
+
+for module in (run, catalog, results):
+    for command in module.COMMANDS:
+        main.add_command(command)

@@ -1,0 +1,10 @@
+"""Options shared by several commands."""
+from __future__ import annotations
+
+import click
+
+data_dir = click.option("--data-dir", default=None, envvar="MBO_DATA_DIR", show_envvar=True,
+                        help="Where task data lives (default: a per-user cache directory).")
+results_dir = click.option("--results-dir", default=None, envvar="MBO_RESULTS_DIR", show_envvar=True,
+                           help="Where run records go (default: ./results).")
+quiet = click.option("--quiet", "-q", is_flag=True, help="No progress bars.")

@@ -1,0 +1,128 @@
+"""``mbo run`` and ``mbo sweep``."""
+from __future__ import annotations
+
+import os
+
+import click
+
+from mbo.cli import options
+
+
+def _fmt_summary(rec: dict) -> str:
+    if rec.get("status") != "ok":
+        return f"FAILED: {rec.get('error')}"
+    n = rec["summary"]["normalized"]
+    r = rec["summary"]["raw"]
+    best = rec.get("dataset_best", {})
+    t = rec.get("timings", {})
+    return (f"100th {n['p100']:.3f} (raw {r['p100']:.4g})  50th {n['p50']:.3f} (raw {r['p50']:.4g})  "
+            f"dataset best {best.get('normalized', float('nan')):.3f} (raw {best.get('raw', float('nan')):.4g})  "
+            f"time {t.get('total', 0):.1f}s" + (f"  clipped {rec['num_clipped']}" if rec.get("num_clipped") else ""))
+
+
+@click.command("run")
+@click.option("--task", "-t", required=True, help="Task name, module:Class or file.py:Class.")
+@click.option("--optimizer", "-o", required=True, help="Optimizer name, module:Class or file.py:Class.")
+@click.option("--seed", type=int, default=None, help="One seed (default 0).")
+@click.option("--seeds", default=None, help="Several seeds, e.g. 0-4 or 0,1,2.")
+@click.option("--budget", "-Q", type=int, default=128, show_default=True, help="Number of candidates Q.")
+@click.option("--profile", default=None, help="Named preset of the optimizer (quick, paper, ...).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config field (repeatable).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--label", default=None, help="Name of this configuration in leaderboards.")
+@click.option("--force", is_flag=True, help="Re-run even if a finished record exists.")
+@options.data_dir
+@options.results_dir
+@options.quiet
+def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, label, force, data_dir,
+            results_dir, quiet):
+    """Train one optimizer on a task's offline data, score Q candidates, store the record."""
+    from mbo.config import parse_assignments
+    from mbo.errors import ConfigError
+    from mbo.harness import execute, plan
+    from mbo.sweep import parse_seeds
+
+    if quiet:
+        os.environ["MBO_QUIET"] = "1"
+    if seed is not None and seeds is not None:
+        raise ConfigError("give --seed or --seeds, not both")
+    seed_list = parse_seeds(seeds) if seeds is not None else [seed or 0]
+    overrides = parse_assignments(sets)
+    failed = 0
+    for s in seed_list:
+        spec = plan(task, optimizer, seed=s, budget=budget, profile=profile, overrides=overrides,
+                    device=device, data_dir=data_dir, label=label)
+        if spec.profile_note:
+            click.echo(f"note: {spec.profile_note}", err=True)
+        rec = execute(spec, results_dir, force=force)
+        cached = " (cached; --force to re-run)" if rec.get("_cached") else ""
+        click.echo(f"{spec.task.name} / {spec.label} / seed {s}: {_fmt_summary(rec)}{cached}")
+        click.echo(f"  record: {rec['_path']}")
+        failed += rec.get("status") != "ok"
+    if failed:
+        raise SystemExit(1)
+
+
+@click.command("sweep")
+@click.option("--tasks", required=True, help="Comma-separated task names.")
+@click.option("--optimizers", required=True, help="Comma-separated optimizer names.")
+@click.option("--seeds", default="0-4", show_default=True)
+@click.option("--budget", "-Q", type=int, default=128, show_default=True)
+@click.option("--profile", default=None)
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Override applied to every optimizer that has the field.")
+@click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes.")
+@click.option("--device", default="auto", show_default=True)
+@click.option("--force", is_flag=True)
+@options.data_dir
+@options.results_dir
+@options.quiet
+def sweep_cmd(tasks, optimizers, seeds, budget, profile, sets, jobs, device, force, data_dir,
+              results_dir, quiet):
+    """Run every (task, optimizer, seed) of a grid; finished runs are skipped, so it resumes."""
+    import dataclasses
+
+    from mbo.config import parse_assignments
+    from mbo.harness import optimizer_class, make_task
+    from mbo.progress import enabled
+    from mbo.store import results_dir as resolve_results
+    from mbo.sweep import Job, parse_seeds, pending, run_sweep
+
+    if quiet:
+        os.environ["MBO_QUIET"] = "1"
+    task_names = [t.strip() for t in tasks.split(",") if t.strip()]
+    opt_names = [o.strip() for o in optimizers.split(",") if o.strip()]
+    for t in task_names:
+        make_task(t, data_dir)  # unknown names fail here, before any work
+    overrides = parse_assignments(sets)
+    per_opt = {}
+    for o in opt_names:
+        fields = {f.name for f in dataclasses.fields(optimizer_class(o).Config)}
+        per_opt[o] = tuple(sorted((k, v) for k, v in overrides.items() if k in fields))
+    root = str(resolve_results(results_dir))
+    jobs_all = [Job(t, o, s, budget, profile, per_opt[o], device, data_dir, root, force)
+                for t in task_names for o in opt_names for s in parse_seeds(seeds)]
+    todo, done = pending(jobs_all)
+    click.echo(f"sweep: {len(jobs_all)} runs, {done} already finished, {len(todo)} to run with {jobs} worker(s)")
+    bar = None
+    if enabled():
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(todo), desc="sweep", dynamic_ncols=True)
+
+    def report(res):
+        line = f"{res['task']} / {res['label']} / seed {res['seed']}: {_fmt_summary(res)}"
+        (bar.write if bar else click.echo)(line)
+        if bar:
+            bar.update(1)
+
+    results = run_sweep(todo, jobs, on_result=report)
+    if bar:
+        bar.close()
+    failed = sum(r.get("status") != "ok" for r in results)
+    click.echo(f"sweep done: {len(results) - failed} ok, {failed} failed; records in {root}")
+    if failed:
+        raise SystemExit(1)
+
+
+COMMANDS = [run_cmd, sweep_cmd]

@@ -1,0 +1,109 @@
+"""Resolving an optimizer's configuration: profile presets, then typed ``--set`` overrides."""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from typing import Any
+
+from mbo.errors import ConfigError
+
+
+def parse_assignments(items: typing.Iterable[str]) -> dict[str, str]:
+    """Turn ``["k=v", ...]`` into a dict, with a clear error for a malformed item."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects key=value, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _coerce(name: str, value: Any, tp: Any) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+            if type(None) in args:
+                return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(name, value, arg)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0] if errors else f"bad value {value!r} for {name}")
+    if origin is typing.Literal:
+        for choice in args:
+            if str(choice) == str(value):
+                return choice
+        raise ConfigError(f"{name} must be one of {list(args)}, got {value!r}")
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        low = str(value).lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name} expects a boolean (true/false), got {value!r}")
+    if tp in (int, float):
+        if isinstance(value, bool):
+            raise ConfigError(f"{name} expects {tp.__name__}, got a boolean")
+        try:
+            if tp is int:
+                f = float(value)
+                if not f.is_integer():
+                    raise ValueError
+                return int(f)
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name} expects {tp.__name__}, got {value!r}") from None
+    if tp is str:
+        return str(value)
+    if origin in (tuple, list):
+        if isinstance(value, str):
+            value = [v for v in value.strip("()[] ").split(",") if v.strip()]
+        inner = args[0] if args else str
+        return origin(_coerce(name, v, inner) for v in value)
+    return value
+
+
+def resolve_config(cls: type, profile: str | None, overrides: dict[str, Any]) -> tuple[Any, str | None]:
+    """Build ``cls.Config`` from its defaults, a named profile and overrides.
+
+    Returns:
+        ``(config, note)``: the note says when the requested profile does not exist and the
+        defaults (the paper's settings) were used instead.
+
+    Raises:
+        ConfigError: unknown key (listing the valid ones) or a value of the wrong type.
+    """
+    config_cls = cls.Config
+    fields = {f.name: f for f in dataclasses.fields(config_cls)}
+    hints = typing.get_type_hints(config_cls)
+    note = None
+    values: dict[str, Any] = {}
+    profiles = getattr(cls, "profiles", {}) or {}
+    if profile:
+        if profile in profiles:
+            values.update(profiles[profile])
+        else:
+            note = (f"{cls.name} has no profile {profile!r} (has: {sorted(profiles) or 'none'}); "
+                    "ran its defaults, which are the paper's settings")
+    for key, value in overrides.items():
+        if key not in fields:
+            raise ConfigError(f"unknown config key {key!r} for optimizer {cls.name!r}; "
+                              f"valid keys: {', '.join(sorted(fields))}")
+        values[key] = value
+    typed = {k: _coerce(k, v, hints.get(k, Any)) for k, v in values.items()}
+    try:
+        config = config_cls(**typed)
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(f"invalid config for {cls.name!r}: {exc}") from exc
+    return config, note

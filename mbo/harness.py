@@ -1,0 +1,210 @@
+"""The harness: build, seed, fit, propose, validate, score, record.
+
+Only this module calls a task's oracle. A failing optimizer fails its own run (the record
+says why), never the caller's loop.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import platform
+import subprocess
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mbo import store
+from mbo.config import resolve_config
+from mbo.core import Optimizer, Task, config_dict
+from mbo.errors import ConfigError, MBOError
+from mbo.registry import load_class
+
+PERCENTILES = (100, 75, 50, 25)
+
+
+@dataclasses.dataclass
+class RunSpec:
+    """Everything that identifies a run, resolved before any work starts."""
+
+    task: Task
+    optimizer_cls: type
+    optimizer_name: str
+    config: Any
+    profile: str | None
+    overrides: dict[str, Any]
+    seed: int
+    budget: int
+    device: str
+    label: str
+    profile_note: str | None = None
+
+    @property
+    def run_id(self) -> str:
+        return store.run_id(self.task.name, self.optimizer_name, config_dict(self.config), self.seed,
+                            self.budget, self.task.data_version)
+
+
+def make_task(name: str | type | Task, data_dir: str | None = None) -> Task:
+    """A task instance from a registered name, ``module:Class``, ``file.py:Class`` or class."""
+    if isinstance(name, Task):
+        return name
+    cls = load_class("task", name)
+    if not (isinstance(cls, type) and issubclass(cls, Task)):
+        raise ConfigError(f"{name!r} is not an mbo.Task subclass")
+    return cls(data_dir=data_dir)
+
+
+def optimizer_class(name_or_class: str | type) -> type:
+    cls = load_class("optimizer", name_or_class)
+    if not (isinstance(cls, type) and issubclass(cls, Optimizer)):
+        raise ConfigError(f"{name_or_class!r} is not an mbo.Optimizer subclass")
+    return cls
+
+
+def make_optimizer(name_or_class: str | type, profile: str | None = None, seed: int = 0,
+                   device: str = "auto", **overrides: Any) -> Optimizer:
+    """An optimizer with its config resolved from defaults, ``profile`` and ``overrides``."""
+    from mbo.nn.device import resolve_device
+
+    cls = optimizer_class(name_or_class)
+    config, _ = resolve_config(cls, profile, overrides)
+    return cls(config=config, seed=seed, device=resolve_device(device))
+
+
+def default_label(name: str, profile: str | None, overrides: dict[str, Any]) -> str:
+    """How a configured optimizer is named in leaderboards, e.g. ``n2ce[quick,M=10]``."""
+    parts = ([profile] if profile and profile != "paper" else []) + [f"{k}={v}" for k, v in sorted(overrides.items())]
+    return f"{name}[{','.join(parts)}]" if parts else name
+
+
+def plan(task: str | Task, optimizer: str | type, *, seed: int = 0, budget: int = 128,
+         profile: str | None = None, overrides: dict[str, Any] | None = None, device: str = "auto",
+         data_dir: str | None = None, label: str | None = None) -> RunSpec:
+    """Resolve names and config into a :class:`RunSpec` (cheap: no data is read)."""
+    if budget < 1:
+        raise ConfigError(f"budget must be a positive integer, got {budget}")
+    overrides = dict(overrides or {})
+    task_obj = make_task(task, data_dir)
+    cls = optimizer_class(optimizer)
+    config, note = resolve_config(cls, profile, overrides)
+    name = cls.name or cls.__name__
+    return RunSpec(task_obj, cls, name, config, profile, overrides, int(seed), int(budget), device,
+                   label or default_label(name, profile, overrides), note)
+
+
+def execute(spec: RunSpec, results_dir: str | Path | None = None, force: bool = False) -> dict[str, Any]:
+    """Run one spec, or return its stored record if it already finished (unless ``force``)."""
+    root = store.results_dir(results_dir)
+    rid = spec.run_id
+    existing = store.find(root, rid)
+    if existing is not None and not force:
+        rec = store.read(existing)
+        if rec is not None and rec.get("status") == "ok":
+            rec["_path"] = str(existing)
+            rec["_cached"] = True
+            return rec
+    record = _run(spec, rid)
+    if existing is not None:  # the label may have changed; keep one file per run id
+        existing.unlink(missing_ok=True)
+    record["_path"] = str(store.write(root, record))
+    return record
+
+
+def run(task: str | Task, optimizer: str | type, seed: int = 0, budget: int = 128,
+        results_dir: str | Path | None = None, *, profile: str | None = None,
+        overrides: dict[str, Any] | None = None, device: str = "auto", data_dir: str | None = None,
+        force: bool = False, label: str | None = None) -> dict[str, Any]:
+    """Train ``optimizer`` on ``task``'s offline data, score ``budget`` candidates, store the record.
+
+    Returns:
+        The run record (a dict; see DESIGN.md "RunRecord").
+    """
+    spec = plan(task, optimizer, seed=seed, budget=budget, profile=profile, overrides=overrides,
+                device=device, data_dir=data_dir, label=label)
+    return execute(spec, results_dir, force)
+
+
+def _run(spec: RunSpec, rid: str) -> dict[str, Any]:
+    from mbo.nn.device import resolve_device, seed_everything
+
+    task = spec.task
+    rec: dict[str, Any] = {
+        "record_version": store.RECORD_VERSION, "run_id": rid, "task": task.name,
+        "optimizer": spec.optimizer_name, "label": spec.label, "profile": spec.profile,
+        "profile_note": spec.profile_note, "overrides": spec.overrides,
+        "config": config_dict(spec.config), "seed": spec.seed, "budget": spec.budget,
+        "data_version": task.data_version, "status": "failed", "error": None,
+        "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "versions": _versions(), "git_commit": _git_commit(), "host": platform.node(),
+        "timings": {}, "num_clipped": 0,
+    }
+    t0 = time.perf_counter()
+    try:
+        device = resolve_device(spec.device)
+        rec["device"] = str(device)
+        ok, why = spec.optimizer_cls.supports(task.space)
+        if not ok:
+            raise ConfigError(why)
+        task.check_oracle()  # fail before training when the oracle cannot score
+        data = task.offline_data()
+        best = float(np.max(data.y))
+        rec["dataset_best"] = {"raw": best, "normalized": float(task.normalize(best))}
+        rec["dataset_size"] = len(data)
+        rec["normalization"] = {"y_min": float(task.y_min), "y_max": float(task.y_max)}
+        seed_everything(spec.seed)
+        opt = spec.optimizer_cls(config=spec.config, seed=spec.seed, device=device)
+        t = time.perf_counter()
+        opt.fit(data)
+        rec["timings"]["fit"] = time.perf_counter() - t
+        t = time.perf_counter()
+        cands = opt.propose(spec.budget)
+        rec["timings"]["propose"] = time.perf_counter() - t
+        cands, clipped = task.space.check(cands, n=spec.budget)
+        rec["num_clipped"] = clipped
+        t = time.perf_counter()
+        raw = task.score(cands)
+        rec["timings"]["score"] = time.perf_counter() - t
+        norm = task.normalize(raw)
+        rec["candidates"] = cands.tolist()
+        rec["scores"] = {"raw": raw.tolist(), "normalized": norm.tolist()}
+        rec["summary"] = {"raw": _summ(raw), "normalized": _summ(norm)}
+        rec["status"] = "ok"
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except MBOError as exc:  # a known problem: its message says what to do
+        rec["error"] = f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # an optimizer bug: keep the traceback
+        rec["error"] = f"{type(exc).__name__}: {exc}"
+        rec["traceback"] = traceback.format_exc(limit=8)
+    rec["timings"]["total"] = time.perf_counter() - t0
+    return rec
+
+
+def _summ(v: np.ndarray) -> dict[str, float]:
+    out = {f"p{p}": float(np.percentile(v, p)) for p in PERCENTILES}
+    out["mean"] = float(np.mean(v))
+    return out
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for pkg in ("mbo", "numpy", "torch"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def _git_commit() -> str | None:
+    try:
+        res = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
+                             capture_output=True, text=True, timeout=5)
+        return res.stdout.strip() or None if res.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None

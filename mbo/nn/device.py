@@ -1,0 +1,32 @@
+"""Device resolution and seeding."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+
+from mbo.errors import ConfigError
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` → CUDA when present, else CPU; ``"cuda"`` without a GPU is an error."""
+    if isinstance(device, torch.device):
+        return device
+    name = str(device).lower()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"--device {device} was asked for but CUDA is not available here; "
+                          "use --device cpu or --device auto")
+    try:
+        return torch.device(name)
+    except RuntimeError as exc:
+        raise ConfigError(f"bad device {device!r}: use auto, cpu, cuda or cuda:N") from exc
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices) from one run seed."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)

@@ -1,0 +1,1 @@
+"""Optimizer families, one module each. Registered in ``pyproject.toml`` under ``mbo.optimizers``."""

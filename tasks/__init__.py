@@ -1,0 +1,1 @@
+"""Task families: closed-form functions (``synthetic``) and Design-Bench (``design_bench``)."""
