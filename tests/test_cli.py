@@ -58,3 +58,16 @@ def test_import_is_light():
             "'ray', 'sklearn') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_readme_plugin_example_runs(tmp_path):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    code = next(b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "class TopK" in b)
+    (tmp_path / "my_method.py").write_text(code)
+    res = CliRunner().invoke(main, ["run", "--task", "branin", "--optimizer", f"{tmp_path}/my_method.py:TopK",
+                                    "--set", "noise=0.1", "-Q", "8", "--results-dir", str(tmp_path / "r")])
+    assert res.exit_code == 0, res.output
+    assert "branin / topk[noise=0.1] / seed 0" in res.output
