@@ -145,6 +145,7 @@ def _run(spec: RunSpec, rid: str) -> dict[str, Any]:
     try:
         device = resolve_device(spec.device)
         rec["device"] = str(device)
+        rec["torch_threads"] = _torch_threads()
         ok, why = spec.optimizer_cls.supports(task.space)
         if not ok:
             raise ConfigError(why)
@@ -181,6 +182,13 @@ def _run(spec: RunSpec, rid: str) -> dict[str, Any]:
         rec["traceback"] = traceback.format_exc(limit=8)
     rec["timings"]["total"] = time.perf_counter() - t0
     return rec
+
+
+def _torch_threads() -> int:
+    """CPU results are reproducible for a fixed seed *and* thread count, so record it."""
+    import torch
+
+    return torch.get_num_threads()
 
 
 def _summ(v: np.ndarray) -> dict[str, float]:

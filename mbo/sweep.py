@@ -53,7 +53,8 @@ def _work(job: Job, threads: int) -> dict[str, Any]:
 
     from mbo.harness import plan, execute
 
-    torch.set_num_threads(threads)
+    if threads:
+        torch.set_num_threads(threads)
     spec = plan(job.task, job.optimizer, seed=job.seed, budget=job.budget, profile=job.profile,
                 overrides=dict(job.overrides), device=job.device, data_dir=job.data_dir)
     rec = execute(spec, job.results_dir, force=job.force)
@@ -85,9 +86,9 @@ def run_sweep(jobs: list[Job], num_jobs: int = 1, on_result=None) -> list[dict[s
 
     ``on_result`` is called with each finished job's summary (for progress display).
     """
-    threads = max(1, (os.cpu_count() or 1) // max(1, num_jobs))
     results = []
-    if num_jobs <= 1:
+    if num_jobs <= 1:  # in this process, with torch's default threads (same as `mbo run`)
+        threads = 0
         for job in jobs:
             res = _work(job, threads)
             results.append(res)
@@ -96,6 +97,7 @@ def run_sweep(jobs: list[Job], num_jobs: int = 1, on_result=None) -> list[dict[s
         return results
     import multiprocessing as mp
 
+    threads = max(1, (os.cpu_count() or 1) // num_jobs)
     with ProcessPoolExecutor(max_workers=num_jobs, mp_context=mp.get_context("spawn")) as pool:
         futures = {pool.submit(_work, job, threads): job for job in jobs}
         for fut in as_completed(futures):
