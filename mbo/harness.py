@@ -91,8 +91,9 @@ def plan(task: str | Task, optimizer: str | type, *, seed: int = 0, budget: int 
     cls = optimizer_class(optimizer)
     config, note = resolve_config(cls, profile, overrides)
     name = cls.name or cls.__name__
-    return RunSpec(task_obj, cls, name, config, profile, overrides, int(seed), int(budget), device,
-                   label or default_label(name, profile, overrides), note)
+    applied = profile if profile in (cls.profiles or {}) else None  # a missing profile ran the defaults
+    return RunSpec(task_obj, cls, name, config, applied, overrides, int(seed), int(budget), device,
+                   label or default_label(name, applied, overrides), note)
 
 
 def execute(spec: RunSpec, results_dir: str | Path | None = None, force: bool = False) -> dict[str, Any]:
