@@ -114,8 +114,7 @@ def run_sweep(jobs: list[Job], num_jobs: int = 1, on_result=None, executor: str 
             try:
                 res = fut.result()
             except Exception as exc:  # a worker died (e.g. out of memory): report, keep going
-                res = {"task": job.task, "label": job.optimizer, "seed": job.seed, "status": "failed",
-                       "error": f"worker crashed: {type(exc).__name__}: {exc}"}
+                res = _lost(job, f"worker crashed: {type(exc).__name__}: {exc}")
             results.append(res)
             if on_result:
                 on_result(res)
@@ -138,9 +137,13 @@ def _run_ray(jobs: list[Job], num_jobs: int, on_result) -> list[dict[str, Any]]:
         try:
             res = ray.get(done[0])
         except Exception as exc:  # a task or node died: report, keep going
-            res = {"task": job.task, "label": job.optimizer, "seed": job.seed, "status": "failed",
-                   "error": f"ray task failed: {type(exc).__name__}: {exc}"}
+            res = _lost(job, f"ray task failed: {type(exc).__name__}: {exc}")
         results.append(res)
         if on_result:
             on_result(res)
     return results
+
+
+def _lost(job: Job, why: str) -> dict[str, Any]:
+    """The summary of a job whose worker died before it could write a record."""
+    return {"task": job.task, "label": job.optimizer, "seed": job.seed, "status": "failed", "error": why}
