@@ -167,8 +167,8 @@ def main() -> None:
     results, missing = {}, {}
     for name in [t for t in args.tasks.split(",") if t]:
         task = make_task(name)
-        if task._missing() and not (getattr(task, "archive", None) and task.availability()[0]):
-            missing[name] = f"{len(task._missing())} of {len(task.data_files())} files missing"
+        if task.missing_files() and not (getattr(task, "archive", None) and task.availability()[0]):
+            missing[name] = f"{len(task.missing_files())} of {len(task.data_files())} files missing"
             continue
         print(f"measuring {name} ...", file=sys.stderr, flush=True)
         results[name] = measure(name)

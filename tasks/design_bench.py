@@ -31,7 +31,7 @@ from typing import ClassVar
 import numpy as np
 
 from mbo.core import DesignSpace, Task
-from mbo.errors import MissingDataError, OracleUnavailableError
+from mbo.errors import ChecksumError, MissingDataError, OracleUnavailableError
 from tasks import data as _data
 
 DERIVED_FORMAT = 1
@@ -47,6 +47,16 @@ def _assign_last(table: np.ndarray, idx: np.ndarray, values: np.ndarray) -> None
     """``table[idx] = values`` where, for repeated indices, the last occurrence wins (guaranteed)."""
     uniq, first_in_reversed = np.unique(idx[::-1], return_index=True)
     table[uniq] = values[::-1][first_in_reversed]
+
+
+def _load(path: Path, task: str, mmap_mode: str | None = None) -> np.ndarray:
+    """``np.load`` with a message that says what to do when the file is damaged."""
+    try:
+        return np.load(path, mmap_mode=mmap_mode)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ChecksumError(f"cannot read {path} ({type(exc).__name__}: {exc}); the file looks corrupt or "
+                            f"truncated. Check it with: mbo data verify {task}; re-fetch it with: "
+                            f"mbo data download {task}") from exc
 
 
 def _unbounded(dim: int) -> DesignSpace:
@@ -76,7 +86,8 @@ class DesignBenchTask(Task):
         return [(f"{self.folder}/{self.prefix}-x-{i}.npy", f"{self.folder}/{self.prefix}-y-{i}.npy")
                 for i in range(self.num_shards)]
 
-    def _missing(self) -> list[str]:
+    def missing_files(self) -> list[str]:
+        """Data files not found in any searched folder."""
         return [f for f in self.data_files() if _data.find_file(f, self.data_dir) is None]
 
     def _missing_error(self, missing: list[str], extra: str = "") -> MissingDataError:
@@ -91,13 +102,13 @@ class DesignBenchTask(Task):
 
     def _read(self) -> tuple[np.ndarray, np.ndarray]:
         """All rows ``(x [N, ...], y [N])`` in shard order."""
-        missing = self._missing()
+        missing = self.missing_files()
         if missing:
             raise self._missing_error(missing)
         xs, ys = [], []
         for fx, fy in self._shard_pairs():
-            xs.append(np.load(_data.find_file(fx, self.data_dir)))
-            ys.append(np.load(_data.find_file(fy, self.data_dir)))
+            xs.append(_load(_data.find_file(fx, self.data_dir), self.name))
+            ys.append(_load(_data.find_file(fy, self.data_dir), self.name))
         return np.concatenate(xs), np.concatenate(ys).reshape(-1)
 
     # -- training subset -------------------------------------------------------
@@ -123,7 +134,7 @@ class DesignBenchTask(Task):
     # -- availability ----------------------------------------------------------
     def check_oracle(self) -> None:
         if self.oracle_missing:
-            missing = self._missing()
+            missing = self.missing_files()
             data = (f"its data files are also missing ({len(missing)} files; mbo data download {self.name})"
                     if missing else "its dataset loads (task.offline_data())")
             raise OracleUnavailableError(
@@ -131,7 +142,7 @@ class DesignBenchTask(Task):
                 "stop before any training; use it for data analysis until its oracle lands in mbo")
 
     def availability(self) -> tuple[bool, str]:
-        missing = self._missing()
+        missing = self.missing_files()
         data = (f"data missing ({len(missing)} of {len(self.data_files())} files); run: mbo data download "
                 f"{self.name}" if missing else "data found")
         if self.oracle_missing:
@@ -201,7 +212,7 @@ class TFBind10(DesignBenchTask):
         return _data.find_file(self.archive, self.data_dir) if self.archive else None
 
     def availability(self) -> tuple[bool, str]:
-        if not self._missing():
+        if not self.missing_files():
             return True, "data found"
         arch = self._archive_path()
         if arch is not None:
@@ -209,7 +220,7 @@ class TFBind10(DesignBenchTask):
         return super().availability()
 
     def _shard_paths(self) -> list[tuple[Path, Path]]:
-        missing = self._missing()
+        missing = self.missing_files()
         if missing:
             arch = self._archive_path()
             if arch is None:
@@ -230,8 +241,11 @@ class TFBind10(DesignBenchTask):
         digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]
         target = _data.cache_dir() / "derived" / f"{self.name}-{digest}.npz"
         if target.is_file():
-            with np.load(target) as z:
-                return {k: z[k] for k in z.files}
+            try:
+                with np.load(target) as z:
+                    return {k: z[k] for k in z.files}
+            except (ValueError, OSError, EOFError, KeyError):
+                pass  # a damaged derived file is rebuilt and replaced
         derived = self._build(paths)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -245,7 +259,7 @@ class TFBind10(DesignBenchTask):
 
     def _build(self, paths: list[tuple[Path, Path]]) -> dict[str, np.ndarray]:
         """One pass over y (statistics, subset rows), one over x (table, subset designs)."""
-        ys = [np.load(py).reshape(-1) for _, py in paths]
+        ys = [_load(py, self.name).reshape(-1) for _, py in paths]
         y = np.concatenate(ys)
         band = self._band(y)
         rows = self._select(y, band)
@@ -254,7 +268,7 @@ class TFBind10(DesignBenchTask):
         train_x = np.empty((rows.size, L), np.int8)
         start = 0
         for (px, _), y_shard in zip(paths, ys):
-            x = np.load(px, mmap_mode="r")
+            x = _load(px, self.name, mmap_mode="r")
             stop = start + len(y_shard)
             _assign_last(table, _base_index(x, V), y_shard)
             lo, hi = np.searchsorted(rows, [start, stop])

@@ -93,7 +93,7 @@ def download_cmd(task, dest, repo, revision, data_dir):
         raise ConfigError(f"task {task!r} reads no data files; nothing to download")
     name, t = pairs[0]
     archive = _data.find_file(t.archive, data_dir) if getattr(t, "archive", None) else None
-    if archive is not None and t._missing():
+    if archive is not None and t.missing_files():
         where = _data.unpack_archive(archive, t.folder, dest)
         click.echo(f"{name}: unpacked {archive} into {where} (checksums ok)")
         return

@@ -106,6 +106,19 @@ def test_tfbind10_training_subset_and_derived_cache(tmp_path, cache, monkeypatch
     np.testing.assert_array_equal(again.y, data.y)
 
 
+def test_damaged_files_say_what_to_do(tmp_path, cache):
+    _write_shards(tmp_path / "data", _tiny_shards())
+    task = TinyBind(data_dir=str(tmp_path / "data"))
+    task.offline_data()
+    derived = next((cache / "derived").glob("*.npz"))
+    derived.write_bytes(b"garbage")  # a damaged derived cache is rebuilt, not trusted
+    assert len(TinyBind(data_dir=str(tmp_path / "data")).offline_data()) == 7
+    shard = tmp_path / "data" / TinyBind.folder / f"{TinyBind.prefix}-y-1.npy"
+    shard.write_bytes(shard.read_bytes()[:60])  # truncated download
+    with pytest.raises(ChecksumError, match=r"tiny_bind-y-1.npy.*mbo data verify tinybind"):
+        TinyBind(data_dir=str(tmp_path / "data")).offline_data()
+
+
 def _tar_xz(path, files: dict[str, bytes]) -> None:
     with tarfile.open(path, "w:xz") as tar:
         for rel, blob in files.items():
