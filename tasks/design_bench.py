@@ -247,14 +247,16 @@ class TFBind10(DesignBenchTask):
             except (ValueError, OSError, EOFError, KeyError):
                 pass  # a damaged derived file is rebuilt and replaced
         derived = self._build(paths)
+        tmp = None
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=".npz", dir=target.parent)
             with os.fdopen(fd, "wb") as f:
                 np.savez(f, **derived)
             os.replace(tmp, target)
-        except OSError:  # a read-only cache only costs the rebuild next time
-            pass
+        except OSError:  # a read-only or full cache only costs the rebuild next time
+            if tmp is not None and os.path.exists(tmp):
+                os.unlink(tmp)
         return derived
 
     def _build(self, paths: list[tuple[Path, Path]]) -> dict[str, np.ndarray]:
@@ -265,7 +267,7 @@ class TFBind10(DesignBenchTask):
         rows = self._select(y, band)
         L, V = self.space.length, self.space.vocab_size
         table = np.full(V**L, np.nan, np.float32)
-        train_x = np.empty((rows.size, L), np.int8)
+        train_x = np.empty((rows.size, L), np.int8 if V <= 127 else np.int32)
         start = 0
         for (px, _), y_shard in zip(paths, ys):
             x = _load(px, self.name, mmap_mode="r")
