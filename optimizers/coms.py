@@ -312,7 +312,7 @@ class _RawEncoder:
         self.dim = dim
 
     def encode(self, x: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
-        return torch.as_tensor(np.asarray(x, np.float32), device=device)
+        return torch.as_tensor(np.array(x, np.float32), device=device)
 
     def decode(self, u: torch.Tensor) -> np.ndarray:
         return u.detach().cpu().numpy().astype(np.float32)
