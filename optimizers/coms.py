@@ -102,7 +102,7 @@ class _COMs(Optimizer):
         self.encoder_ = _encoder(data, cfg.use_standardize)
         self.y_scaler_ = Standardizer(data.y) if cfg.use_standardize else None
         u = self.encoder_.encode(data.x, dev)
-        y = torch.as_tensor(self.y_scaler_.transform(data.y) if self.y_scaler_ else data.y, device=dev)
+        y = torch.as_tensor(self.y_scaler_.transform(data.y) if self.y_scaler_ else np.array(data.y), device=dev)
         d = u.shape[1]
         discrete = data.space.is_discrete
         self.eta_ = (cfg.step_size if cfg.step_size is not None else 2.0 if discrete else 0.05) * d ** 0.5
