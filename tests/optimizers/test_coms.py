@@ -1,0 +1,127 @@
+"""COMs family: the loss against hand computation, the dual α update, the stop-gradient through
+the negative chain, the decoupled sampler's two gradients, and an end-to-end smoke run per variant."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from mbo.harness import execute, plan
+from optimizers.coms import (COMs, DecoupledCOMs, StochasticCOMs, _Chain, conservative_loss,
+                             dual_alpha_loss)
+
+from ..conftest import TinyContinuous, TinyDiscrete
+
+VARIANTS = [COMs, StochasticCOMs, DecoupledCOMs]
+
+
+def test_loss_matches_hand_computation():
+    f_pos, f_neg = torch.tensor([1.0, 2.0]), torch.tensor([3.0, 5.0])
+    y = torch.tensor([0.0, 1.0])
+    # mse = ((0-1)² + (1-2)²)/2 = 1; gap = (3+5)/2 - (1+2)/2 = 2.5
+    loss, gap = conservative_loss(f_pos, f_neg, y, alpha=0.5, mse_coef=1.0)
+    assert gap.item() == pytest.approx(2.5)
+    assert loss.item() == pytest.approx(1.0 + 0.5 * 2.5)
+    loss, _ = conservative_loss(f_pos, f_neg, y, alpha=0.5, mse_coef=0.5)
+    assert loss.item() == pytest.approx(0.5 + 1.25)
+    loss, _ = conservative_loss(f_pos, f_neg, y, alpha=0.0, mse_coef=0.5)  # α = 0: ½·MSE regression
+    assert loss.item() == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("gap,direction", [(3.0, +1), (1.0, -1)])
+def test_dual_alpha_moves_against_tau(gap, direction):
+    log_alpha = torch.tensor(np.log(0.1), dtype=torch.float32, requires_grad=True)
+    opt = torch.optim.Adam([log_alpha], lr=0.01)
+    for _ in range(5):
+        opt.zero_grad()
+        dual_alpha_loss(log_alpha, torch.tensor(gap, requires_grad=True), tau=2.0).backward()
+        opt.step()
+    change = log_alpha.exp().item() - 0.1
+    assert np.sign(change) == direction  # α rises while gap > τ, falls while gap < τ
+
+
+def test_negatives_are_constants_for_the_loss():
+    torch.manual_seed(0)
+    model = nn.Linear(3, 1)
+    x = torch.randn(8, 3)
+    y = torch.randn(8)
+    chain = _Chain(eta=0.5, eps=None, num_steps=10, use_noise=False, generator=torch.Generator())
+    neg = chain(lambda v: model(v).reshape(-1), x)
+    assert not neg.requires_grad and neg.grad_fn is None
+    assert all(p.grad is None for p in model.parameters())  # the chain leaves θ's gradients alone
+    # ascent on a linear f moves every row by η·K·w
+    np.testing.assert_allclose(neg - x, (0.5 * 10 * model.weight.detach()).expand(8, 3), rtol=1e-5)
+    loss, _ = conservative_loss(model(x).reshape(-1), model(neg).reshape(-1), y, alpha=2.0, mse_coef=1.0)
+    loss.backward()
+    with torch.no_grad():
+        resid = model(x).reshape(-1) - y
+        expected = (2 * resid[:, None] * x).mean(0) + 2.0 * (neg.mean(0) - x.mean(0))
+    # with gradients through the chain there would be an extra α·η·K term per weight
+    np.testing.assert_allclose(model.weight.grad.reshape(-1), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_langevin_schedule_drift_and_noise():
+    """On f(u) = a·u, the ε-schedule chain moves by Σ ε_t²/2 · a with variance Σ ε_t² per entry."""
+    a = torch.tensor([1.0, -2.0])
+    eps = (0.5, 0.05)
+    chain = _Chain(eta=1.0, eps=eps, num_steps=40, use_noise=True, generator=torch.Generator().manual_seed(0))
+    u = chain(lambda v: v @ a, torch.zeros(20_000, 2))
+    e = np.geomspace(*eps, num=40)
+    np.testing.assert_allclose(u.mean(0), (e**2 / 2).sum() * a.numpy(), atol=0.03)
+    np.testing.assert_allclose(u.var(0), np.full(2, (e**2).sum()), rtol=0.05)
+    quiet = _Chain(eta=1.0, eps=eps, num_steps=40, use_noise=False, generator=torch.Generator())
+    np.testing.assert_allclose(quiet(lambda v: v @ a, torch.zeros(1, 2))[0], (e**2 / 2).sum() * a.numpy(),
+                               rtol=1e-5)
+
+
+def test_decoupled_sampling_uses_both_gradients():
+    task = TinyContinuous()
+    data = task.offline_data()
+    a, b = torch.tensor([0.3, -0.1]), torch.tensor([-0.2, 0.4])
+
+    def displacement(w):
+        cfg = DecoupledCOMs.Config(**{**DecoupledCOMs.profiles["smoke"], "num_sample_steps": 1},
+                                   guidance_weight=w, sampler="ascent", use_standardize=False, step_size=0.5)
+        opt = DecoupledCOMs(cfg, seed=0)
+        opt.fit(data)
+        opt.energy_, opt.regressor_ = _linear(a), _linear(b)
+        x0 = data.top(4)[0]
+        return opt.propose(4) - x0, opt.eta_
+
+    for w in (0.0, 3.0):
+        moved, eta = displacement(w)
+        np.testing.assert_allclose(moved, np.broadcast_to(eta * (a + w * b).numpy(), moved.shape), rtol=1e-5)
+
+
+def _linear(weight: torch.Tensor) -> nn.Linear:
+    layer = nn.Linear(len(weight), 1, bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(weight[None])
+    return layer
+
+
+def test_step_size_and_tau_presets_follow_design_space():
+    data = TinyDiscrete().offline_data()
+    opt = COMs(COMs.Config(**COMs.profiles["smoke"]), seed=0)
+    opt.fit(data)
+    assert opt.eta_ == pytest.approx(2.0 * np.sqrt(6 * 3))  # d = L·(V−1) logits
+    alphas = opt.history_["alpha"]
+    assert alphas[0] != pytest.approx(0.1) and np.isfinite(alphas).all()  # α is learned (dual)
+    cont = COMs(COMs.Config(**COMs.profiles["smoke"]), seed=0)
+    cont.fit(TinyContinuous().offline_data())
+    assert cont.eta_ == pytest.approx(0.05 * np.sqrt(2))
+
+
+@pytest.mark.parametrize("task_cls", [TinyDiscrete, TinyContinuous], ids=lambda c: c.name)
+@pytest.mark.parametrize("cls", VARIANTS, ids=lambda c: c.name)
+def test_smoke_run_end_to_end(cls, task_cls, tmp_path):
+    rec = execute(plan(task_cls(), cls.name, seed=1, budget=8, profile="smoke", device="cpu"), tmp_path)
+    assert rec["status"] == "ok", rec.get("error")
+    assert np.asarray(rec["candidates"]).shape == (8, task_cls.space.dim)
+    assert np.isfinite(rec["scores"]["raw"]).all()
+
+
+def test_propose_before_fit_raises():
+    with pytest.raises(RuntimeError, match="before fit"):
+        StochasticCOMs(seed=0).propose(4)
