@@ -66,8 +66,8 @@ def leaderboard(df: pd.DataFrame, percentile: str | int = 100, budget: int | Non
     Returns:
         A frame indexed by label with columns ``(task, "mean"|"std"|"n")`` and
         ``("all", "mean score")`` (not with ``raw`` over several tasks), ``("all", "mean rank")``. The ``D(best)`` row is the best
-        offline score; it is not ranked. Ranks are 1 = best, ties averaged, over the tasks a
-        label has runs on.
+        offline score; it is not ranked. Ranks are 1 = best, ties averaged, per task; the
+        mean score and mean rank are given only for labels with runs on every task.
     """
     if df.empty:
         raise ConfigError("no successful runs found; run some with `mbo run` or `mbo sweep` first")
@@ -89,9 +89,11 @@ def leaderboard(df: pd.DataFrame, percentile: str | int = 100, budget: int | Non
     table = table.reindex(columns=pd.MultiIndex.from_product([tasks, ["mean", "std", "n"]]))
     means = table.xs("mean", axis=1, level=1)
     ranks = means.rank(axis=0, ascending=False, method="average")
+    # a label without runs on every task has no cross-task summary: it would not be comparable
+    complete = means.notna().all(axis=1)
     # raw scores live on different scales, so their mean across tasks means nothing
-    table[("all", "mean score")] = means.mean(axis=1) if not raw or len(tasks) == 1 else np.nan
-    table[("all", "mean rank")] = ranks.mean(axis=1)
+    table[("all", "mean score")] = means.mean(axis=1).where(complete) if not raw or len(tasks) == 1 else np.nan
+    table[("all", "mean rank")] = ranks.mean(axis=1).where(complete)
     best_col = "dbest_raw" if raw else "dbest"
     dbest = df.groupby("task")[best_col].first()
     row = {(t, "mean"): dbest.get(t, np.nan) for t in tasks}

@@ -41,6 +41,13 @@ def test_means_stds_ranks_and_dbest():
     assert leaderboard(DF, percentile=50).loc["y", ("b", "mean")] == pytest.approx(0.15)
 
 
+def test_labels_missing_a_task_get_no_cross_task_summary():
+    t = leaderboard(pd.concat([DF, _df([("a", "w", 0, 0.95, 0.5)])]))
+    assert t.loc["w", ("a", "mean")] == pytest.approx(0.95)
+    assert np.isnan(t.loc["w", ("all", "mean score")]) and np.isnan(t.loc["w", ("all", "mean rank")])
+    assert t.loc["x", ("all", "mean rank")] == pytest.approx(2.5)  # w still takes rank 1 on task a
+
+
 def test_mixed_budgets_need_a_choice():
     df = pd.concat([DF, _df([("a", "x", 5, 0.1, 0.5)]).assign(budget=256)])
     with pytest.raises(ConfigError, match="several budgets"):
