@@ -163,7 +163,7 @@ def _latex(out: pd.DataFrame) -> str:
 
 
 def plot(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
-    """One panel per task: a horizontal bar per optimizer (mean ± std over seeds), D(best) dashed."""
+    """One panel per task: a point per optimizer (mean ± std over seeds), D(best) dashed."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -178,12 +178,14 @@ def plot(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
         m = table.loc[labels, (task, "mean")].to_numpy(float)
         s = np.nan_to_num(table.loc[labels, (task, "std")].to_numpy(float))
         pos = np.arange(len(labels))
-        ax.barh(pos, np.nan_to_num(m), xerr=s, color=[colors[i % len(colors)] for i in pos], alpha=0.85,
-                capsize=3)
+        for i in pos:  # points, not bars: the axis does not start at zero
+            if np.isnan(m[i]):
+                continue
+            ax.errorbar(m[i], i, xerr=s[i], fmt="o", color=colors[i % len(colors)], capsize=3, ms=6)
         best = table.loc[DBEST, (task, "mean")] if DBEST in table.index else np.nan
         if pd.notna(best):
             ax.axvline(best, color="k", ls="--", lw=1, label="D(best)")
-            ax.legend(loc="lower right", fontsize=7)
+            ax.legend(loc="best", fontsize=7)
         lo = np.nanmin(np.concatenate([m - s, [best]]))
         hi = np.nanmax(np.concatenate([m + s, [best]]))
         pad = 0.08 * (hi - lo if hi > lo else 1.0)
