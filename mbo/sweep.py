@@ -57,7 +57,8 @@ def _work(job: Job, threads: int) -> dict[str, Any]:
     spec = plan(job.task, job.optimizer, seed=job.seed, budget=job.budget, profile=job.profile,
                 overrides=dict(job.overrides), device=job.device, data_dir=job.data_dir)
     rec = execute(spec, job.results_dir, force=job.force)
-    return {k: rec.get(k) for k in ("task", "label", "seed", "status", "error", "summary", "timings", "_path")}
+    return {k: rec.get(k) for k in ("task", "label", "seed", "status", "error", "summary", "timings",
+                                   "dataset_best", "num_clipped", "_path")}
 
 
 def pending(jobs: list[Job]) -> tuple[list[Job], int]:
