@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Evidence runs for issue 6 (DDOM): one run at a time on a shared 2-core CPU, OMP_NUM_THREADS=1,
+# one seed per command, each time-boxed. Finished runs are skipped (run ids), so it resumes.
+set -u
+cd "$(dirname "$0")/../.."
+export OMP_NUM_THREADS=1 MBO_QUIET=1 MBO_DATA_DIR=${MBO_DATA_DIR:-/work/shared/data/design_bench}
+MBO=${MBO:-mbo}
+R=results/ddom
+run() {  # run TASK OPTIMIZER SEEDS [ARGS...]
+  local task=$1 opt=$2 seeds=$3; shift 3
+  for s in $seeds; do
+    echo "[$(date -u +%H:%M:%S)] $task $opt seed=$s $*"
+    timeout 900 $MBO run --results-dir $R -Q 256 -t "$task" -o "$opt" --seed "$s" "$@" 2>&1 | tail -2
+  done
+}
+# (1) TF-Bind-8 quick, beside grad-ascent quick and dataset-best
+run tfbind8 ddom "0 1 2" --profile quick
+run tfbind8 grad-ascent "0 1 2" --profile quick
+run tfbind8 dataset-best "0 1 2"
+# (2) Branin quick (raw)
+run branin ddom "0 1 2 3 4" --profile quick
+run branin grad-ascent "0 1 2 3 4" --profile quick
+run branin dataset-best "0 1 2 3 4"
+# (3) ablation on TF-Bind-8
+run tfbind8 ddom "0 1 2" --profile quick --set use_reweighting=false
+run tfbind8 ddom "0 1 2" --profile quick --set gamma=0
+# (1b) more seeds
+run tfbind8 ddom "3 4" --profile quick
+run tfbind8 grad-ascent "3 4" --profile quick
+run tfbind8 dataset-best "3 4"
+echo "[$(date -u +%H:%M:%S)] done"
