@@ -95,3 +95,9 @@ def test_propose_before_fit_is_a_clear_error():
     opt = mbo.make_optimizer("dataset-best", device="cpu")
     with pytest.raises(mbo.errors.NotFittedError, match="call fit"):
         opt.propose(3)
+
+
+def test_a_missing_profile_runs_defaults_and_is_not_in_the_label(tmp_path):
+    rec = mbo.run(TINY_C, "random", seed=0, budget=4, results_dir=tmp_path, profile="quick", device="cpu")
+    assert rec["label"] == "random" and rec["profile"] is None
+    assert "no profile 'quick'" in rec["profile_note"]

@@ -51,3 +51,14 @@ def test_sweep_killed_midway_resumes_without_loss_or_duplicates(tmp_path):
     assert not list(tmp_path.rglob(".tmp-*"))
     again = subprocess.run(_sweep(tmp_path), cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert "8 already finished, 0 to run" in again.stdout
+
+
+def test_ray_executor_runs_the_grid(tmp_path):
+    pytest.importorskip("ray", reason="Ray is optional: pip install 'mbo[ray]'")
+    cmd = _sweep(tmp_path, jobs=2) + ["--executor", "ray"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    env.pop("RAY_ADDRESS", None)  # a local Ray instance
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    df = load_records(tmp_path)
+    assert len(df) == 8 and df["run_id"].is_unique
