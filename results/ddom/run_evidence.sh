@@ -34,8 +34,8 @@ run tfbind10 dataset-best "0 1 2"
 run tfbind8 ddom "3 4" --profile quick
 run tfbind8 grad-ascent "3 4" --profile quick
 run tfbind8 dataset-best "3 4"
-# (5) Levy, one seed (time)
-run levy dataset-best "0"
-run levy grad-ascent "0" --profile quick
-run levy ddom "0" --profile quick
+# (5) Levy (time-limited: seeds 0-2; dataset-best is seed-independent)
+run levy dataset-best "0 1"
+run levy grad-ascent "0 1 2" --profile quick
+run levy ddom "0 1 2" --profile quick
 echo "[$(date -u +%H:%M:%S)] done"
