@@ -1,0 +1,217 @@
+"""DDOM: Diffusion Models for Black-Box Optimization (Krishnamoorthy, Mashkaria, Grover, ICML 2023).
+
+Idea: learn the inverse map y → x as a conditional score-based diffusion model on the offline set,
+with training samples re-weighted towards high scores (a 20-bin histogram of y, tempered by a
+y-quantile) and classifier-free guidance; then sample designs conditioned on a high score
+(the dataset maximum) with guidance strength γ. No surrogate is trained: the Q samples are returned
+as they are (the reference scores the first Q of its samples).
+
+Model: the VP SDE (β linear 0.01 → 2.0, T = 1) of :mod:`mbo.diffusion`; the score network is an
+MLP on ``[x_t, t, y]`` (3 × 1024, Swish) whose output is the score; the loss is weighted denoising
+score matching with the condition replaced by 0 (standardized mean) w.p. 0.15. Discrete designs
+live in Design-Bench's V−1 logit space, standardized, and are decoded by argmax.
+
+Profiles: ``paper`` reproduces the reference setup behind N²CE Tables 6/7 (1000 epochs,
+lr warm-up over 500 epochs, 1000 reverse steps); ``quick`` (40 epochs, 5-epoch warm-up,
+100 reverse steps) runs TF-Bind-8 in a few minutes on 2 CPU cores; ``smoke`` is for the
+contract test.
+
+Where this differs from the reference (all recorded in the config): the 10% hold-out is a seeded
+random split (the reference meant one, but a shuffling bug holds out the last rows in file
+order); the data are reshuffled every epoch; the warm-up ramp starts at ``lr / warmup_epochs``
+rather than at 0 (the reference's epoch 0 makes no update); Q samples are drawn rather than 512
+of which the first Q are scored (the same distribution).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from mbo.core import OfflineData, Optimizer
+from mbo.diffusion import VPSDE, drop_condition, dsm_loss, guided_score, reverse_sde
+from mbo.errors import ConfigError
+from mbo.nn import DesignEncoder, Standardizer, mlp
+from mbo.progress import progress
+
+
+@dataclass
+class DDOMConfig:
+    """DDOM settings; defaults are the reference code's (``configs/score_diffusion.cfg``).
+
+    Attributes:
+        hidden_size: score-MLP width.
+        num_layers: hidden layers of the score MLP.
+        activation: hidden activation (Swish).
+        beta_min: β(0) of the VP SDE.
+        beta_max: β(T) of the VP SDE.
+        learning_rate: Adam learning rate after warm-up.
+        warmup_epochs: linear learning-rate ramp, in epochs (the reference's scheduler ramps over
+            500 epochs and then stays at ``learning_rate``).
+        batch_size: minibatch size.
+        epochs: training epochs.
+        holdout_fraction: share of rows held out of training (reference: 10%, for monitoring).
+        condition_dropout: probability that a training condition is replaced by 0.
+        use_reweighting: histogram re-weighting of the training samples.
+        num_bins: histogram bins for the re-weighting.
+        reweight_quantile: τ = |quantile_q(y − max y)|.
+        max_weight: per-sample weights are clipped to ``[0, max_weight]``.
+        gamma: classifier-free guidance strength γ.
+        condition: the standardized y to condition on; ``None`` = the training maximum.
+        num_steps: reverse-SDE steps from T to 0.
+        sampler: reverse integrator (``ddom``, ``euler_maruyama``, ``heun``; see mbo.diffusion).
+    """
+
+    hidden_size: int = 1024
+    num_layers: int = 3
+    activation: str = "swish"
+    beta_min: float = 0.01
+    beta_max: float = 2.0
+    learning_rate: float = 1e-3
+    warmup_epochs: int = 500
+    batch_size: int = 256
+    epochs: int = 1000
+    holdout_fraction: float = 0.1
+    condition_dropout: float = 0.15
+    use_reweighting: bool = True
+    num_bins: int = 20
+    reweight_quantile: float = 0.9
+    max_weight: float = 5.0
+    gamma: float = 2.0
+    condition: float | None = None
+    num_steps: int = 1000
+    sampler: str = "ddom"
+
+    def __post_init__(self) -> None:
+        if min(self.hidden_size, self.batch_size, self.epochs, self.num_steps, self.num_bins) < 1:
+            raise ConfigError("hidden_size, batch_size, epochs, num_steps and num_bins must be ≥ 1")
+        if self.learning_rate <= 0 or self.warmup_epochs < 0 or self.gamma < 0 or self.max_weight <= 0:
+            raise ConfigError("learning_rate and max_weight must be > 0; warmup_epochs and gamma ≥ 0")
+        if not 0 <= self.holdout_fraction < 1 or not 0 <= self.condition_dropout <= 1:
+            raise ConfigError("holdout_fraction must be in [0, 1) and condition_dropout in [0, 1]")
+        if not 0 < self.reweight_quantile <= 1:
+            raise ConfigError(f"reweight_quantile must be in (0, 1], got {self.reweight_quantile}")
+        if self.sampler not in ("ddom", "euler_maruyama", "heun"):
+            raise ConfigError(f"sampler must be ddom, euler_maruyama or heun, got {self.sampler!r}")
+
+
+class DDOM(Optimizer):
+    """DDOM: a re-weighted, classifier-free-guided conditional diffusion model of x given y.
+
+    Training minimizes ``Σ_i w_i · ½ ‖σ(t) s_θ(x_t, t, ỹ_i) + ε‖²`` (ỹ_i = 0 w.p. 0.15); sampling
+    integrates the reverse SDE from N(0, I) with ``(1 + γ) s_θ(x, t, y*) − γ s_θ(x, t, 0)``,
+    y* = max standardized training y.
+
+    Example:
+        >>> opt = DDOM(DDOM.Config(**DDOM.profiles["smoke"]), seed=0)
+        >>> opt.fit(data)
+        >>> x = opt.propose(16)
+    """
+
+    name = "ddom"
+    description = "conditional diffusion inverse model, re-weighting + classifier-free guidance (ICML 2023)"
+    Config = DDOMConfig
+    profiles = {
+        "paper": {},
+        "quick": {"epochs": 40, "warmup_epochs": 5, "num_steps": 100},
+        "smoke": {"hidden_size": 64, "epochs": 3, "warmup_epochs": 1, "num_steps": 20, "batch_size": 64},
+    }
+
+    def fit(self, data: OfflineData) -> None:
+        cfg = self.config
+        torch.manual_seed(self.seed)
+        gen = torch.Generator(device=self.device).manual_seed(self.seed)
+        rng = np.random.default_rng(self.seed)
+        n = len(data)
+        keep = rng.permutation(n)[: max(1, n - int(round(cfg.holdout_fraction * n)))]
+        x_raw, y_raw = data.x[keep], data.y[keep]
+        self.encoder_ = DesignEncoder(data.space, x_raw, standardize_discrete=True)
+        self.y_scaler_ = Standardizer(y_raw)
+        y = self.y_scaler_.transform(y_raw)
+        w = (histogram_weights(y, cfg.num_bins, cfg.reweight_quantile, cfg.max_weight)
+             if cfg.use_reweighting else np.ones_like(y))
+        self.sde_ = VPSDE(cfg.beta_min, cfg.beta_max)
+        self.net_ = mlp(self.encoder_.dim + 2, self.encoder_.dim, cfg.hidden_size, cfg.num_layers,
+                        cfg.activation).to(self.device)
+        self.condition_ = float(y.max()) if cfg.condition is None else float(cfg.condition)
+        self.history_ = _train(self.net_, self.sde_, self.encoder_.encode(x_raw, self.device),
+                               torch.as_tensor(y, device=self.device), torch.as_tensor(w, device=self.device),
+                               cfg, gen)
+        self.gen_ = gen
+
+    def propose(self, n: int) -> np.ndarray:
+        self._check_fitted("net_")
+        cfg = self.config
+        self.net_.eval()
+        score = guided_score(self._score, self.condition_, cfg.gamma)
+        x_init = torch.randn(n, self.encoder_.dim, generator=self.gen_, device=self.device)
+        u = reverse_sde(score, x_init, self.sde_, num_steps=cfg.num_steps, method=cfg.sampler,
+                        generator=self.gen_)
+        return self.encoder_.decode(u)
+
+    def _score(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return _net_score(self.net_, x, t, y)
+
+
+def histogram_weights(y: np.ndarray, num_bins: int = 20, quantile: float = 0.9,
+                      max_weight: float = 5.0) -> np.ndarray:
+    """DDOM's re-weighting of training samples by a tempered histogram of their scores.
+
+    With bin frequencies ``h_b`` and right edges ``e_b`` of a ``num_bins``-bin histogram of ``y``,
+    τ = max(|quantile_q(y − max y)|, 1e-3), the target mass is
+    ``q_b ∝ softmax(e / τ)_b · h_b / (h_b + 1e-3)``, and sample i in bin b gets
+    ``clip(q_b / (h_b + 1e-7), 0, max_weight)``.
+
+    Args:
+        y: training scores ``[n]`` (standardized in DDOM).
+        num_bins: histogram bins.
+        quantile: q of the temperature.
+        max_weight: upper clip of the weights.
+
+    Returns:
+        Weights ``[n]`` float32.
+    """
+    y = np.asarray(y, np.float64)
+    counts, edges = np.histogram(y, bins=num_bins)
+    h = counts / counts.sum()
+    tau = max(abs(float(np.quantile(y - y.max(), quantile))), 1e-3)
+    logits = edges[1:] / tau
+    soft = np.exp(logits - logits.max())
+    target = soft / soft.sum() * h / (h + 1e-3)
+    target = target / target.sum()
+    bins = np.minimum(np.digitize(y, edges[1:]), num_bins - 1)
+    return np.clip(target[bins] / (h[bins] + 1e-7), 0.0, max_weight).astype(np.float32)
+
+
+def _net_score(net: nn.Module, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Score network on ``[x_t, t, y]``: ``x`` ``[n, d]``, ``t`` ``[n]``, ``y`` ``[n]`` → ``[n, d]``."""
+    return net(torch.cat([x, t.reshape(-1, 1), y.reshape(-1, 1)], dim=1))
+
+
+def _train(net: nn.Module, sde: VPSDE, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor,
+           cfg: DDOMConfig, gen: torch.Generator) -> list[float]:
+    """Weighted DSM with condition dropout; Adam with a linear warm-up; returns per-epoch losses."""
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.learning_rate)
+    n = x.shape[0]
+    history = []
+    net.train()
+    for epoch in progress(range(cfg.epochs), desc="ddom"):
+        for group in opt.param_groups:
+            group["lr"] = cfg.learning_rate * min(1.0, (epoch + 1) / max(cfg.warmup_epochs, 1))
+        perm = torch.randperm(n, generator=gen, device=x.device)
+        total = 0.0
+        for start in range(0, n, cfg.batch_size):
+            idx = perm[start:start + cfg.batch_size]
+            y_c = drop_condition(y[idx], cfg.condition_dropout, generator=gen)
+
+            loss = dsm_loss(lambda x_t, t, y_c=y_c: _net_score(net, x_t, t, y_c), x[idx], sde,
+                            weights=w[idx], generator=gen)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        history.append(total / n)
+    net.eval()
+    return history
