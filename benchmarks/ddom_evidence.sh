@@ -2,8 +2,8 @@
 # Evidence runs for issue 6 (DDOM): one run at a time on a shared 2-core CPU, OMP_NUM_THREADS=1,
 # one seed per command, each time-boxed. Finished runs are skipped (run ids), so it resumes.
 set -u
-cd "$(dirname "$0")/../.."
-export OMP_NUM_THREADS=1 MBO_QUIET=1 MBO_DATA_DIR=${MBO_DATA_DIR:-/work/shared/data/design_bench}
+cd "$(dirname "$0")/.."
+export OMP_NUM_THREADS=1 MBO_QUIET=1 MBO_DATA_DIR=${MBO_DATA_DIR:-../shared/data/design_bench}
 MBO=${MBO:-mbo}
 STOP_AT=${STOP_AT:-}  # e.g. 1225: start no run after 12:25 UTC
 R=results/ddom

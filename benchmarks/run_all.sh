@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# `make bench`: every reproduction and speed script. Long (hours on a 2-core CPU); each step
+# resumes from the records already under results/, so it can be stopped and restarted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export MBO_DATA_DIR="${MBO_DATA_DIR:-$(cd .. && pwd)/shared/data/design_bench}"
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" MBO_QUIET=1
+python benchmarks/task_load.py
+bash benchmarks/engine_sweep.sh
+bash benchmarks/design_bench_evidence.sh
+python benchmarks/coms_spiral.py --out results/coms
+bash benchmarks/ddom_evidence.sh
