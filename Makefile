@@ -9,7 +9,7 @@ test:
 	$(PYTHON) -m pytest
 
 lint:
-	$(PYTHON) -m pyflakes mbo optimizers tasks tests benchmarks 2>/dev/null || $(PYTHON) -m compileall -q mbo optimizers tasks tests benchmarks
+	$(PYTHON) -m ruff check mbo optimizers tasks tests benchmarks  # pip install -e '.[dev]'
 
 bench:
 	bash benchmarks/run_all.sh

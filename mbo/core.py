@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from mbo.errors import ConfigError, InvalidCandidatesError, NotFittedError, OracleUnavailableError
+from mbo.errors import ConfigError, InvalidCandidatesError, NotFittedError
 
 
 @dataclass(frozen=True)

@@ -91,8 +91,9 @@ def plan(task: str | Task, optimizer: str | type, *, seed: int = 0, budget: int 
     cls = optimizer_class(optimizer)
     config, note = resolve_config(cls, profile, overrides)
     name = cls.name or cls.__name__
-    return RunSpec(task_obj, cls, name, config, profile, overrides, int(seed), int(budget), device,
-                   label or default_label(name, profile, overrides), note)
+    applied = profile if profile in (cls.profiles or {}) else None  # a missing profile ran the defaults
+    return RunSpec(task_obj, cls, name, config, applied, overrides, int(seed), int(budget), device,
+                   label or default_label(name, applied, overrides), note)
 
 
 def execute(spec: RunSpec, results_dir: str | Path | None = None, force: bool = False) -> dict[str, Any]:
@@ -145,6 +146,7 @@ def _run(spec: RunSpec, rid: str) -> dict[str, Any]:
     try:
         device = resolve_device(spec.device)
         rec["device"] = str(device)
+        rec["torch_threads"] = _torch_threads()
         ok, why = spec.optimizer_cls.supports(task.space)
         if not ok:
             raise ConfigError(why)
@@ -181,6 +183,13 @@ def _run(spec: RunSpec, rid: str) -> dict[str, Any]:
         rec["traceback"] = traceback.format_exc(limit=8)
     rec["timings"]["total"] = time.perf_counter() - t0
     return rec
+
+
+def _torch_threads() -> int:
+    """CPU results are reproducible for a fixed seed *and* thread count, so record it."""
+    import torch
+
+    return torch.get_num_threads()
 
 
 def _summ(v: np.ndarray) -> dict[str, float]:

@@ -53,11 +53,13 @@ def _work(job: Job, threads: int) -> dict[str, Any]:
 
     from mbo.harness import plan, execute
 
-    torch.set_num_threads(threads)
+    if threads:
+        torch.set_num_threads(threads)
     spec = plan(job.task, job.optimizer, seed=job.seed, budget=job.budget, profile=job.profile,
                 overrides=dict(job.overrides), device=job.device, data_dir=job.data_dir)
     rec = execute(spec, job.results_dir, force=job.force)
-    return {k: rec.get(k) for k in ("task", "label", "seed", "status", "error", "summary", "timings", "_path")}
+    return {k: rec.get(k) for k in ("task", "label", "seed", "status", "error", "summary", "timings",
+                                   "dataset_best", "num_clipped", "_path")}
 
 
 def pending(jobs: list[Job]) -> tuple[list[Job], int]:
@@ -79,14 +81,23 @@ def pending(jobs: list[Job]) -> tuple[list[Job], int]:
     return todo, done
 
 
-def run_sweep(jobs: list[Job], num_jobs: int = 1, on_result=None) -> list[dict[str, Any]]:
-    """Run ``jobs`` with ``num_jobs`` worker processes (1: in this process).
+def run_sweep(jobs: list[Job], num_jobs: int = 1, on_result=None, executor: str = "local") -> list[dict[str, Any]]:
+    """Run ``jobs`` with ``num_jobs`` worker processes (1: in this process), or on Ray.
 
-    ``on_result`` is called with each finished job's summary (for progress display).
+    ``executor="ray"`` submits each job as a Ray task: to a running cluster when
+    ``$RAY_ADDRESS`` is set (every node needs mbo installed and the results directory on a
+    shared file system), else to a local Ray instance. ``on_result`` is called with each
+    finished job's summary (for progress display).
     """
-    threads = max(1, (os.cpu_count() or 1) // max(1, num_jobs))
+    if executor == "ray":
+        return _run_ray(jobs, num_jobs, on_result)
+    if executor != "local":
+        from mbo.errors import ConfigError
+
+        raise ConfigError(f"executor must be 'local' or 'ray', got {executor!r}")
     results = []
-    if num_jobs <= 1:
+    if num_jobs <= 1:  # in this process, with torch's default threads (same as `mbo run`)
+        threads = 0
         for job in jobs:
             res = _work(job, threads)
             results.append(res)
@@ -95,6 +106,7 @@ def run_sweep(jobs: list[Job], num_jobs: int = 1, on_result=None) -> list[dict[s
         return results
     import multiprocessing as mp
 
+    threads = max(1, (os.cpu_count() or 1) // num_jobs)
     with ProcessPoolExecutor(max_workers=num_jobs, mp_context=mp.get_context("spawn")) as pool:
         futures = {pool.submit(_work, job, threads): job for job in jobs}
         for fut in as_completed(futures):
@@ -102,9 +114,36 @@ def run_sweep(jobs: list[Job], num_jobs: int = 1, on_result=None) -> list[dict[s
             try:
                 res = fut.result()
             except Exception as exc:  # a worker died (e.g. out of memory): report, keep going
-                res = {"task": job.task, "label": job.optimizer, "seed": job.seed, "status": "failed",
-                       "error": f"worker crashed: {type(exc).__name__}: {exc}"}
+                res = _lost(job, f"worker crashed: {type(exc).__name__}: {exc}")
             results.append(res)
             if on_result:
                 on_result(res)
     return results
+
+
+def _run_ray(jobs: list[Job], num_jobs: int, on_result) -> list[dict[str, Any]]:
+    from mbo.errors import require
+
+    ray = require("ray", extra="ray")
+    ray.init(address=os.environ.get("RAY_ADDRESS"), ignore_reinit_error=True, log_to_driver=False,
+             include_dashboard=False)
+    threads = max(1, (os.cpu_count() or 1) // max(1, num_jobs))
+    remote = ray.remote(num_cpus=threads)(_work)
+    pending_refs = {remote.remote(job, threads): job for job in jobs}
+    results = []
+    while pending_refs:
+        done, _ = ray.wait(list(pending_refs), num_returns=1)
+        job = pending_refs.pop(done[0])
+        try:
+            res = ray.get(done[0])
+        except Exception as exc:  # a task or node died: report, keep going
+            res = _lost(job, f"ray task failed: {type(exc).__name__}: {exc}")
+        results.append(res)
+        if on_result:
+            on_result(res)
+    return results
+
+
+def _lost(job: Job, why: str) -> dict[str, Any]:
+    """The summary of a job whose worker died before it could write a record."""
+    return {"task": job.task, "label": job.optimizer, "seed": job.seed, "status": "failed", "error": why}

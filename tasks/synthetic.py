@@ -29,7 +29,38 @@ def levy(x: np.ndarray) -> np.ndarray:
     return head + mid + tail
 
 
-class Branin(Task):
+class SampledTask(Task):
+    """A closed-form task whose full dataset is a fixed sample; the training set keeps some rows.
+
+    Subclasses implement ``_sample() -> (x, y)`` (the full sample, hidden rows included) and
+    ``_visible(y) -> bool mask``. Normalization constants come from the full sample.
+    """
+
+    @cached_property
+    def _full(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._sample()
+
+    def _sample(self) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def _visible(self, y: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    @property
+    def y_min(self) -> float:
+        return float(self._full[1].min())
+
+    @property
+    def y_max(self) -> float:
+        return float(self._full[1].max())
+
+    def _load_offline(self):
+        x, y = self._full
+        keep = self._visible(y)
+        return x[keep], y[keep]
+
+
+class Branin(SampledTask):
     """Negative Branin on ``[-5, 10] × [0, 15]``, held-out protocol of N²CE (App. D.6, after DDOM).
 
     ``f(x) = -[(x2 - b x1² + c x1 - 6)² + 10 (1 - 1/(8π)) cos x1 + 10]``, b = 5.1/(4π²), c = 5/π.
@@ -53,31 +84,20 @@ class Branin(Task):
     task_seed: ClassVar[int] = 0
     data_version = "branin-n5000-top10-seed0"
 
-    @cached_property
-    def _full(self) -> tuple[np.ndarray, np.ndarray]:
-        rng = np.random.default_rng(self.task_seed)
-        x = self.space.sample(self.num_samples, rng)
+    def _sample(self):
+        x = self.space.sample(self.num_samples, np.random.default_rng(self.task_seed))
         return x, -branin(x)
 
-    @property
-    def y_min(self) -> float:
-        return float(self._full[1].min())
-
-    @property
-    def y_max(self) -> float:
-        return float(self._full[1].max())
-
-    def _load_offline(self):
-        x, y = self._full
-        keep = np.argsort(y, kind="stable")[: int(round(len(y) * (1 - self.held_out_fraction)))]
-        keep.sort()
-        return x[keep], y[keep]
+    def _visible(self, y):
+        keep = np.zeros(len(y), bool)
+        keep[np.argsort(y, kind="stable")[: int(round(len(y) * (1 - self.held_out_fraction)))]] = True
+        return keep
 
     def _score(self, x: np.ndarray) -> np.ndarray:
         return -branin(x)
 
 
-class Levy(Task):
+class Levy(SampledTask):
     """Negative Levy in 60 dimensions on ``[-10, 10]^60``, the Levy task of DEMO.
 
     Dataset as DEMO built it with ``bayeso-benchmarks``: ``RandomState(123).uniform`` 30,000 × 60
@@ -97,25 +117,13 @@ class Levy(Task):
     eps: ClassVar[float] = 1e-6
     data_version = "levy60-n30000-p50-seed123"
 
-    @cached_property
-    def _full(self) -> tuple[np.ndarray, np.ndarray]:
+    def _sample(self):
         u = np.random.RandomState(self.task_seed).uniform(size=(self.num_samples, self.dim))
-        x = (-10.0 + 20.0 * u).astype(np.float32)
-        x = np.clip(x, -10.0 + self.eps, 10.0 - self.eps)
+        x = np.clip((-10.0 + 20.0 * u).astype(np.float32), -10.0 + self.eps, 10.0 - self.eps)
         return x, -levy(x)
 
-    @property
-    def y_min(self) -> float:
-        return float(self._full[1].min())
-
-    @property
-    def y_max(self) -> float:
-        return float(self._full[1].max())
-
-    def _load_offline(self):
-        x, y = self._full
-        keep = y <= np.percentile(y, 50)
-        return x[keep], y[keep]
+    def _visible(self, y):
+        return y <= np.percentile(y, 50)
 
     def _score(self, x: np.ndarray) -> np.ndarray:
         return -levy(np.clip(x, -10.0 + self.eps, 10.0 - self.eps)).astype(np.float32)

@@ -71,13 +71,15 @@ def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, label, 
 @click.option("--profile", default=None)
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override applied to every optimizer that has the field.")
-@click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes.")
+@click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes (or Ray CPUs).")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local worker processes, or Ray (a cluster when $RAY_ADDRESS is set; pip install 'mbo[ray]').")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--force", is_flag=True)
 @options.data_dir
 @options.results_dir
 @options.quiet
-def sweep_cmd(tasks, optimizers, seeds, budget, profile, sets, jobs, device, force, data_dir,
+def sweep_cmd(tasks, optimizers, seeds, budget, profile, sets, jobs, executor, device, force, data_dir,
               results_dir, quiet):
     """Run every (task, optimizer, seed) of a grid; finished runs are skipped, so it resumes."""
     import dataclasses
@@ -103,7 +105,8 @@ def sweep_cmd(tasks, optimizers, seeds, budget, profile, sets, jobs, device, for
     jobs_all = [Job(t, o, s, budget, profile, per_opt[o], device, data_dir, root, force)
                 for t in task_names for o in opt_names for s in parse_seeds(seeds)]
     todo, done = pending(jobs_all)
-    click.echo(f"sweep: {len(jobs_all)} runs, {done} already finished, {len(todo)} to run with {jobs} worker(s)")
+    click.echo(f"sweep: {len(jobs_all)} runs, {done} already finished, {len(todo)} to run with {jobs} worker(s)"
+               + (" on Ray" if executor == "ray" else ""))
     bar = None
     if enabled():
         from tqdm.auto import tqdm
@@ -116,7 +119,7 @@ def sweep_cmd(tasks, optimizers, seeds, budget, profile, sets, jobs, device, for
         if bar:
             bar.update(1)
 
-    results = run_sweep(todo, jobs, on_result=report)
+    results = run_sweep(todo, jobs, on_result=report, executor=executor)
     if bar:
         bar.close()
     failed = sum(r.get("status") != "ok" for r in results)

@@ -1,0 +1,3 @@
+from mbo.cli import main
+
+main()
