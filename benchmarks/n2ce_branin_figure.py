@@ -27,7 +27,8 @@ def main() -> None:
     from mbo import store
     from tasks.synthetic import Branin, branin
 
-    recs = [r for r in store.iter_records(store.results_dir(args.results_dir)) if r["task"] == "branin" and r["optimizer"] == "n2ce"
+    recs = [r for r in store.iter_records(store.results_dir(args.results_dir))
+            if r["task"] == "branin" and r["optimizer"] == "n2ce"
             and r["seed"] == args.seed and r["status"] == "ok"
             and (args.label is None or r["label"] == args.label)]
     if not recs:
