@@ -65,7 +65,7 @@ def leaderboard(df: pd.DataFrame, percentile: str | int = 100, budget: int | Non
 
     Returns:
         A frame indexed by label with columns ``(task, "mean"|"std"|"n")`` and
-        ``("all", "mean score")``, ``("all", "mean rank")``. The ``D(best)`` row is the best
+        ``("all", "mean score")`` (not with ``raw`` over several tasks), ``("all", "mean rank")``. The ``D(best)`` row is the best
         offline score; it is not ranked. Ranks are 1 = best, ties averaged, over the tasks a
         label has runs on.
     """
@@ -89,14 +89,15 @@ def leaderboard(df: pd.DataFrame, percentile: str | int = 100, budget: int | Non
     table = table.reindex(columns=pd.MultiIndex.from_product([tasks, ["mean", "std", "n"]]))
     means = table.xs("mean", axis=1, level=1)
     ranks = means.rank(axis=0, ascending=False, method="average")
-    table[("all", "mean score")] = means.mean(axis=1)
+    # raw scores live on different scales, so their mean across tasks means nothing
+    table[("all", "mean score")] = means.mean(axis=1) if not raw or len(tasks) == 1 else np.nan
     table[("all", "mean rank")] = ranks.mean(axis=1)
     best_col = "dbest_raw" if raw else "dbest"
     dbest = df.groupby("task")[best_col].first()
     row = {(t, "mean"): dbest.get(t, np.nan) for t in tasks}
     row.update({(t, "std"): np.nan for t in tasks})
     row.update({(t, "n"): np.nan for t in tasks})
-    row[("all", "mean score")] = dbest.reindex(tasks).mean()
+    row[("all", "mean score")] = dbest.reindex(tasks).mean() if not raw or len(tasks) == 1 else np.nan
     row[("all", "mean rank")] = np.nan
     table.loc[DBEST] = pd.Series(row)
     table = table.sort_values(("all", "mean rank"), na_position="last")

@@ -65,7 +65,7 @@ def write(root: Path, record: dict[str, Any]) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as fh:
-            json.dump(record, fh, indent=1, default=_json_default)
+            fh.write(dumps(record))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -74,6 +74,13 @@ def write(root: Path, record: dict[str, Any]) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+def dumps(record: dict[str, Any]) -> str:
+    """JSON with one top-level key per line and each value compact (small, diff-friendly)."""
+    body = ",\n".join(f" {json.dumps(str(k))}: {json.dumps(v, default=_json_default, separators=(',', ':'))}"
+                       for k, v in record.items())
+    return "{\n" + body + "\n}\n"
 
 
 def _json_default(obj: Any) -> Any:

@@ -37,6 +37,7 @@ def test_means_stds_ranks_and_dbest():
     assert list(t.index) == ["y", "x", "z", DBEST]
     raw = leaderboard(DF, raw=True)
     assert raw.loc["x", ("a", "mean")] == pytest.approx(8.0)
+    assert raw[("all", "mean score")].isna().all()  # raw scales differ across tasks
     assert leaderboard(DF, percentile=50).loc["y", ("b", "mean")] == pytest.approx(0.15)
 
 

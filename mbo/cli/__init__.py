@@ -1,7 +1,8 @@
 """The ``mbo`` command line: a thin layer over the Python API.
 
 One module per topic: ``run`` (run, sweep), ``catalog`` (tasks, optimizers), ``results``
-(leaderboard). Command bodies import the engine lazily so ``mbo --help`` stays fast.
+(leaderboard), ``data`` (data path, verify, download). Command bodies import the engine lazily
+so ``mbo --help`` stays fast.
 """
 from __future__ import annotations
 
@@ -27,8 +28,8 @@ def main() -> None:
     """Offline model-based optimization benchmarks: run optimizers on tasks, compare them."""
 
 
-from mbo.cli import catalog, results, run  # noqa: E402  (registers the commands)
+from mbo.cli import catalog, data, results, run  # noqa: E402  (registers the commands)
 
-for module in (run, catalog, results):
+for module in (run, catalog, results, data):
     for command in module.COMMANDS:
         main.add_command(command)
