@@ -1,0 +1,38 @@
+"""Reusable layers: sinusoidal table values, residual identity, orthogonal penalty."""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from mbo.nn.blocks import IndexEmbedding, ResidualBlock, orthogonal_penalty, sinusoidal_table
+
+
+def test_sinusoidal_table_values():
+    pe = sinusoidal_table(6, 128)
+    assert pe.shape == (6, 128)
+    k, i = 3, 5
+    omega = 10000 ** (-2 * i / 128)
+    assert abs(pe[k, 2 * i].item() - math.sin(k * omega)) < 1e-6
+    assert abs(pe[k, 2 * i + 1].item() - math.cos(k * omega)) < 1e-6
+    emb = IndexEmbedding(6, 128)
+    assert emb(torch.tensor([0, 5, 5])).shape == (3, 128)
+    assert sum(p.numel() for p in emb.parameters()) == 2 * (128 * 128 + 128)  # the table is fixed
+
+
+def test_residual_block_is_identity_with_zero_weights():
+    block = ResidualBlock(8)
+    nn.init.zeros_(block.linear.weight)
+    nn.init.zeros_(block.linear.bias)
+    h = torch.randn(4, 8)
+    torch.testing.assert_close(block(h), h)
+
+
+def test_orthogonal_penalty():
+    net = nn.Sequential(nn.Linear(3, 5), nn.Linear(5, 2))
+    with torch.no_grad():
+        q, _ = torch.linalg.qr(torch.randn(5, 3))
+        net[0].weight.copy_(q)                      # orthonormal columns: W^T W = I
+        net[1].weight.copy_(2 * torch.eye(2, 5))    # W W^T = 4 I → ‖3 I‖² = 18
+    assert abs(orthogonal_penalty(net).item() - 18.0) < 1e-4
