@@ -10,3 +10,5 @@ bash benchmarks/engine_sweep.sh
 bash benchmarks/design_bench_evidence.sh
 python benchmarks/coms_spiral.py --out results/coms
 bash benchmarks/ddom_evidence.sh
+bash benchmarks/n2ce_evidence.sh results/n2ce
+python benchmarks/n2ce_speed.py
