@@ -30,20 +30,18 @@ def levy(x: np.ndarray) -> np.ndarray:
 
 
 class SampledTask(Task):
-    """A closed-form task whose full dataset is a fixed sample; the training set keeps some rows.
+    """A closed-form task whose full dataset is a fixed sample, of which the training set is a part.
 
-    Subclasses implement ``_sample() -> (x, y)`` (the full sample, hidden rows included) and
-    ``_visible(y) -> bool mask``. Normalization constants come from the full sample.
+    Subclasses implement ``_sample() -> (x, y, visible)``: the full sample (hidden rows
+    included) and the boolean mask of the rows an optimizer sees. Normalization constants come
+    from the full sample.
     """
 
     @cached_property
-    def _full(self) -> tuple[np.ndarray, np.ndarray]:
+    def _full(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return self._sample()
 
-    def _sample(self) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError
-
-    def _visible(self, y: np.ndarray) -> np.ndarray:
+    def _sample(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raise NotImplementedError
 
     @property
@@ -55,9 +53,8 @@ class SampledTask(Task):
         return float(self._full[1].max())
 
     def _load_offline(self):
-        x, y = self._full
-        keep = self._visible(y)
-        return x[keep], y[keep]
+        x, y, visible = self._full
+        return x[visible], y[visible]
 
 
 class Branin(SampledTask):
@@ -86,12 +83,10 @@ class Branin(SampledTask):
 
     def _sample(self):
         x = self.space.sample(self.num_samples, np.random.default_rng(self.task_seed))
-        return x, -branin(x)
-
-    def _visible(self, y):
+        y = -branin(x)
         keep = np.zeros(len(y), bool)
         keep[np.argsort(y, kind="stable")[: int(round(len(y) * (1 - self.held_out_fraction)))]] = True
-        return keep
+        return x, y, keep
 
     def _score(self, x: np.ndarray) -> np.ndarray:
         return -branin(x)
@@ -120,10 +115,8 @@ class Levy(SampledTask):
     def _sample(self):
         u = np.random.RandomState(self.task_seed).uniform(size=(self.num_samples, self.dim))
         x = np.clip((-10.0 + 20.0 * u).astype(np.float32), -10.0 + self.eps, 10.0 - self.eps)
-        return x, -levy(x)
-
-    def _visible(self, y):
-        return y <= np.percentile(y, 50)
+        y = -levy(x)
+        return x, y, y <= np.percentile(y, 50)
 
     def _score(self, x: np.ndarray) -> np.ndarray:
         return -levy(np.clip(x, -10.0 + self.eps, 10.0 - self.eps)).astype(np.float32)
@@ -139,7 +132,7 @@ def spiral_points(n: int, rng: np.random.Generator, noise: float = 1.0) -> np.nd
     return (x / 10.0).astype(np.float32)
 
 
-class Spiral(Task):
+class Spiral(SampledTask):
     """The 2-D spiral toy of Beckham & Pal (COMs as energy models, §3), reward ``Σ_i exp(−x_i²)``.
 
     The paper prints ``exp(+x_i²)``; the text puts the maximum (2) at the origin, so the sign is
@@ -163,26 +156,13 @@ class Spiral(Task):
     task_seed: ClassVar[int] = 0
     data_version = "spiral-n10000-noise1-seed0"
 
-    @cached_property
-    def _full(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _sample(self):
         rng = np.random.default_rng(self.task_seed)
         x = spiral_points(self.num_samples, rng)
         sq = ((x - x.mean(axis=0)) ** 2).sum(axis=1)
         density = np.exp(-0.5 * sq) / (2 * np.pi)
         train = (density < 0.08) | (rng.uniform(size=len(x)) < 0.1)
         return x, self._score(x), train
-
-    @property
-    def y_min(self) -> float:
-        return float(self._full[1].min())
-
-    @property
-    def y_max(self) -> float:
-        return float(self._full[1].max())
-
-    def _load_offline(self):
-        x, y, train = self._full
-        return x[train], y[train]
 
     def _score(self, x: np.ndarray) -> np.ndarray:
         return np.exp(-np.asarray(x, np.float64) ** 2).sum(axis=1)
