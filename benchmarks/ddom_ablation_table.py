@@ -11,7 +11,8 @@ for f in glob.glob('results/ddom/records/tfbind8/ddom*/*.json'):
     if r['budget'] == 256 and r['seed'] in (0, 1, 2) and r['status'] == 'ok':
         norm = r['summary']['normalized']
         d[r['label']][r['seed']] = (norm['p100'], norm['p50'])
-rows = [('ddom[quick]', 'yes', 2.0), ('ddom[quick,use_reweighting=false]', 'no', 2.0), ('ddom[quick,gamma=0]', 'yes', 0.0)]
+rows = [('ddom[quick]', 'yes', 2.0), ('ddom[quick,use_reweighting=false]', 'no', 2.0),
+        ('ddom[quick,gamma=0]', 'yes', 0.0)]
 print('| configuration | re-weighting | γ | 100th: seed 0 / 1 / 2 | 100th mean ± std | 50th mean ± std |')
 print('|---|---|---|---|---|---|')
 for label, rw, g in rows:

@@ -66,8 +66,8 @@ def leaderboard(df: pd.DataFrame, percentile: str | int = 100, budget: int | Non
     Returns:
         A frame indexed by label with columns ``(task, "mean"|"std"|"n")`` and
         ``("all", "mean score")`` (not with ``raw`` over several tasks), ``("all", "mean rank")``.
-        The ``D(best)`` row is the best offline score; it is not ranked. Ranks are 1 = best, ties averaged, per task; the
-        mean score and mean rank are given only for labels with runs on every task.
+        The ``D(best)`` row is the best offline score; it is not ranked. Ranks are 1 = best, ties
+        averaged, per task; mean score and mean rank are given only for labels with every task.
     """
     if df.empty:
         raise ConfigError("no successful runs found; run some with `mbo run` or `mbo sweep` first")
