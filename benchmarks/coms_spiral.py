@@ -63,7 +63,7 @@ def main() -> None:
 
     from mbo.harness import make_optimizer
     from mbo.nn import seed_everything
-    from tasks.synthetic import Spiral
+    from mbo.tasks.synthetic import Spiral
 
     task = Spiral()
     data = task.offline_data()

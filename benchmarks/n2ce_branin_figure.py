@@ -25,7 +25,7 @@ def main() -> None:
     import matplotlib.pyplot as plt
 
     from mbo import store
-    from tasks.synthetic import Branin, branin
+    from mbo.tasks.synthetic import Branin, branin
 
     recs = [r for r in store.iter_records(store.results_dir(args.results_dir))
             if r["task"] == "branin" and r["optimizer"] == "n2ce"

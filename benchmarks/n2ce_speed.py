@@ -32,7 +32,7 @@ def main() -> None:
 
     from mbo.harness import make_task
     from mbo.nn import seed_everything
-    from optimizers.n2ce import N2CE
+    from mbo.optimizers.n2ce import N2CE
 
     data = make_task("tfbind8").offline_data()
     device = torch.device(args.device)

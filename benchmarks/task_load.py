@@ -39,7 +39,7 @@ def _child(name: str, mode: str, trace: bool) -> dict:
 
     from mbo.errors import OracleUnavailableError
     from mbo.harness import make_task
-    from tasks import data as _data
+    from mbo.tasks import data as _data
 
     task = make_task(name)
     out: dict = {}

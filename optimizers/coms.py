@@ -159,7 +159,7 @@ class COMs(_COMs):
     """Original COMs (Trabucco et al., 2021): gradient-ascent negatives, learned α, ascent from top-Q.
 
     Example:
-        >>> from tasks.synthetic import Branin
+        >>> from mbo.tasks.synthetic import Branin
         >>> opt = COMs(COMs.Config(**COMs.profiles["smoke"]), seed=0)
         >>> opt.fit(Branin().offline_data()); opt.propose(8).shape
         (8, 2)

@@ -32,7 +32,7 @@ import numpy as np
 
 from mbo.core import DesignSpace, Task
 from mbo.errors import ChecksumError, MissingDataError, OracleUnavailableError
-from tasks import data as _data
+from mbo.tasks import data as _data
 
 DERIVED_FORMAT = 1
 

@@ -31,7 +31,7 @@ def data_group() -> None:
 @options.data_dir
 def path_cmd(data_dir):
     """Print the folders searched for data (in order) and where each task's files were found."""
-    from tasks import data as _data
+    from mbo.tasks import data as _data
 
     click.echo("searched, in order:")
     for d in _data.search_dirs(data_dir):
@@ -51,7 +51,7 @@ def path_cmd(data_dir):
 def verify_cmd(tasks, data_dir):
     """Check the SHA-256 of every present data file against the manifest shipped with mbo."""
     from mbo.errors import ChecksumError
-    from tasks import data as _data
+    from mbo.tasks import data as _data
 
     bad = 0
     for name, task in _data_tasks(data_dir, tasks):
@@ -86,7 +86,7 @@ def download_cmd(task, dest, repo, revision, data_dir):
     TF-Bind-10 is unpacked from tf_bind_10-pho4.tar.xz instead when that archive is in a data folder.
     """
     from mbo.errors import ConfigError
-    from tasks import data as _data
+    from mbo.tasks import data as _data
 
     pairs = _data_tasks(data_dir, (task,))
     if not pairs:

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from mbo.cli import main
-from tasks import data as _data
+from mbo.tasks import data as _data
 
 REL = "tf_bind_8-SIX6_REF_R1/tf_bind_8-y-0.npy"
 

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from mbo.harness import execute, plan
-from optimizers.coms import (COMs, DecoupledCOMs, StochasticCOMs, _Chain, conservative_loss,
+from mbo.optimizers.coms import (COMs, DecoupledCOMs, StochasticCOMs, _Chain, conservative_loss,
                              dual_alpha_loss)
 
 from ..conftest import TinyContinuous, TinyDiscrete

@@ -11,7 +11,7 @@ import pytest
 import mbo.diffusion
 from mbo.errors import ConfigError, NotFittedError
 from mbo.harness import run
-from optimizers.ddom import DDOM, histogram_weights
+from mbo.optimizers.ddom import DDOM, histogram_weights
 
 from ..conftest import TinyContinuous, TinyDiscrete
 
@@ -76,7 +76,7 @@ def test_config_validation_and_profiles():
 
 
 def test_ddom_uses_the_diffusion_toolkit_only_through_its_public_api():
-    tree = ast.parse(Path(__import__("optimizers.ddom").ddom.__file__).read_text())
+    tree = ast.parse(Path(__import__("mbo.optimizers.ddom").optimizers.ddom.__file__).read_text())
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("mbo.diffusion"):
             assert node.module == "mbo.diffusion", f"imports the private module {node.module}"

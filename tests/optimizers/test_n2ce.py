@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from mbo.harness import execute, plan
-from optimizers.n2ce import (N2CE, level_coefficients, n2ce_loss, sigma_schedule, stage_sum,
+from mbo.optimizers.n2ce import (N2CE, level_coefficients, n2ce_loss, sigma_schedule, stage_sum,
                              stage_weights)
 
 from ..conftest import TinyContinuous, TinyDiscrete

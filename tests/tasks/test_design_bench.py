@@ -16,8 +16,8 @@ import pytest
 from mbo.core import DesignSpace, Optimizer
 from mbo.errors import ChecksumError, MissingDataError, OracleUnavailableError
 from mbo.harness import execute, plan
-from tasks import data as _data
-from tasks.design_bench import TFBind8, TFBind10, UTR, _assign_last
+from mbo.tasks import data as _data
+from mbo.tasks.design_bench import TFBind8, TFBind10, UTR, _assign_last
 
 # -- fixtures --------------------------------------------------------------------
 

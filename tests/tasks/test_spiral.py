@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tasks.synthetic import Spiral
+from mbo.tasks.synthetic import Spiral
 
 
 def test_spiral_reward_split_and_distance():

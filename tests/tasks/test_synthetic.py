@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tasks.synthetic import Branin, Levy
+from mbo.tasks.synthetic import Branin, Levy
 
 
 def test_branin_optima_and_protocol():
