@@ -257,6 +257,15 @@ class Optimizer:
         """Return ``n`` designs ``[n, dim]`` of the data's design space."""
         raise NotImplementedError
 
+    def diagnostics(self) -> dict[str, Any]:
+        """Optional facts about the fitted model, stored in the run record under ``diagnostics.optimizer``.
+
+        Called once after :meth:`propose`. Values must be JSON-friendly (numbers, strings, lists,
+        dicts); numpy scalars and arrays are converted. Example: the surrogate's Spearman
+        correlation on its training data.
+        """
+        return {}
+
     # -- helpers for subclasses ----------------------------------------------
     def _check_fitted(self, attr: str = "data_") -> None:
         if not hasattr(self, attr):

@@ -166,6 +166,7 @@ def _run(spec: RunSpec, rid: str) -> dict[str, Any]:
         rec["timings"]["propose"] = time.perf_counter() - t
         cands, clipped = task.space.check(cands, n=spec.budget)
         rec["num_clipped"] = clipped
+        rec["diagnostics"] = {"optimizer": _jsonable(opt.diagnostics() or {})}
         t = time.perf_counter()
         raw = task.score(cands)
         rec["timings"]["score"] = time.perf_counter() - t
@@ -183,6 +184,19 @@ def _run(spec: RunSpec, rid: str) -> dict[str, Any]:
         rec["traceback"] = traceback.format_exc(limit=8)
     rec["timings"]["total"] = time.perf_counter() - t0
     return rec
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` with numpy/torch scalars and arrays turned into plain Python (for JSON records)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy / torch arrays and scalars
+        return _jsonable(value.tolist())
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 def _torch_threads() -> int:
