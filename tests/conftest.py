@@ -19,12 +19,18 @@ from mbo.core import DesignSpace, Task
 
 os.environ.setdefault("MBO_QUIET", "1")
 USER_CACHE_DIR = os.environ.get("MBO_CACHE_DIR")  # what the caller had; never used by the tests
-TEST_CACHE_DIR = tempfile.mkdtemp(prefix="mbo-test-cache-")
+# This file is also loaded by path ("tests/conftest.py:TinyDiscrete") in tests and sweep workers:
+# those loads reuse the session's folder; only the session that made it removes it.
+_OWNED = not os.environ.get("MBO_TEST_CACHE_DIR")
+if _OWNED:
+    os.environ["MBO_TEST_CACHE_DIR"] = tempfile.mkdtemp(prefix="mbo-test-cache-")
+TEST_CACHE_DIR = os.environ["MBO_TEST_CACHE_DIR"]
 os.environ["MBO_CACHE_DIR"] = TEST_CACHE_DIR
 
 
 def pytest_unconfigure(config) -> None:
-    shutil.rmtree(TEST_CACHE_DIR, ignore_errors=True)
+    if _OWNED:
+        shutil.rmtree(TEST_CACHE_DIR, ignore_errors=True)
 
 
 class TinyDiscrete(Task):

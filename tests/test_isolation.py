@@ -22,19 +22,31 @@ def test_session_uses_a_temporary_cache():
         assert _data.cache_dir() != Path(conftest.USER_CACHE_DIR)
 
 
+def test_loading_conftest_by_path_keeps_the_session_cache():
+    import mbo
+
+    before = set(Path(conftest.TEST_CACHE_DIR).parent.glob("mbo-test-cache-*"))
+    mbo.make_task("tests/conftest.py:TinyDiscrete")  # executes this file again as another module
+    assert _data.cache_dir() == Path(conftest.TEST_CACHE_DIR)
+    assert set(Path(conftest.TEST_CACHE_DIR).parent.glob("mbo-test-cache-*")) == before
+
+
 def test_a_test_run_writes_nothing_into_the_home_cache(tmp_path):
     """A pytest run with a fresh HOME: tests that fill the cache leave HOME untouched."""
     (tmp_path / "t").mkdir()
     (tmp_path / "t" / "test_fill.py").write_text(
         "from mbo.tasks import data\n"
         "def test_fill():\n"
-        "    d = data.cache_dir(); d.mkdir(parents=True, exist_ok=True); (d / 'x').write_text('1')\n")
-    env = {k: v for k, v in os.environ.items() if k not in ("MBO_CACHE_DIR", "XDG_CACHE_HOME")}
+        "    d = data.cache_dir(); d.mkdir(parents=True, exist_ok=True); (d / 'x').write_text('1')\n"
+        "    print('CACHE=' + str(d))\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("MBO_CACHE_DIR", "MBO_TEST_CACHE_DIR", "XDG_CACHE_HOME")}
     env.update(HOME=str(tmp_path / "home"), PYTHONPATH=str(ROOT))
-    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "tests.conftest", "-p", "no:cacheprovider",
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "tests.conftest", "-p", "no:cacheprovider", "-s",
                           str(tmp_path / "t")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stdout + res.stderr
     assert not (tmp_path / "home").exists()
+    assert "mbo-test-cache-" in res.stdout  # the inner session's own folder ...
+    assert not Path(res.stdout.split("CACHE=")[1].split()[0]).exists()  # ... removed when it ended
 
 
 def test_run_records_are_ignored_but_reference_results_are_tracked():
