@@ -19,6 +19,7 @@ import numpy as np
 from mbo import store
 from mbo.config import resolve_config
 from mbo.core import Optimizer, Task, config_dict
+from mbo.diagnostics import candidate_diagnostics
 from mbo.errors import ConfigError, MBOError
 from mbo.registry import load_class
 
@@ -166,7 +167,8 @@ def _run(spec: RunSpec, rid: str) -> dict[str, Any]:
         rec["timings"]["propose"] = time.perf_counter() - t
         cands, clipped = task.space.check(cands, n=spec.budget)
         rec["num_clipped"] = clipped
-        rec["diagnostics"] = {"optimizer": _jsonable(opt.diagnostics() or {})}
+        rec["diagnostics"] = {**candidate_diagnostics(cands, data.x, task.space, clipped),
+                              "optimizer": _jsonable(opt.diagnostics() or {})}
         t = time.perf_counter()
         raw = task.score(cands)
         rec["timings"]["score"] = time.perf_counter() - t

@@ -35,6 +35,7 @@ from torch import nn
 from mbo.core import OfflineData, Optimizer
 from mbo.errors import ConfigError
 from mbo.nn import DesignEncoder, Standardizer, fit_regressor, mlp
+from mbo.nn.surrogate import training_spearman
 from mbo.progress import progress
 from mbo.samplers import gradient_ascent, langevin
 
@@ -132,6 +133,14 @@ class _COMs(Optimizer):
         chain = _Chain(self.eta_, eps, cfg.num_sample_steps, cfg.sampler == "langevin", gen)
         u = chain(self.log_prob, u0)
         return self.encoder_.decode(u)
+
+    def diagnostics(self) -> dict:
+        """The surrogate's Spearman correlation with y on its training rows: ``f_ω`` for the decoupled
+        variant, else ``f_θ`` (which is both the reward model and the energy)."""
+        self._check_fitted("energy_")
+        model = self.regressor_ if self.config.use_decoupled else self.energy_
+        u = self.encoder_.encode(self.data_.x, self.device)
+        return {"surrogate_spearman_train": training_spearman(model, u, self.data_.y)}
 
     def log_prob(self, u: torch.Tensor) -> torch.Tensor:
         """Unnormalised log-density ``[n]`` of encoded designs ``[n, d]`` that sampling targets:

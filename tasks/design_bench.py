@@ -107,9 +107,15 @@ class DesignBenchTask(Task):
             raise self._missing_error(missing)
         xs, ys = [], []
         for fx, fy in self._shard_pairs():
-            xs.append(_load(_data.find_file(fx, self.data_dir), self.name))
-            ys.append(_load(_data.find_file(fy, self.data_dir), self.name))
+            xs.append(_load(self._checked(fx), self.name))
+            ys.append(_load(self._checked(fy), self.name))
         return np.concatenate(xs), np.concatenate(ys).reshape(-1)
+
+    def _checked(self, rel: str) -> Path:
+        """The path of data file ``rel``, its SHA-256 checked against the manifest on first use."""
+        path = _data.find_file(rel, self.data_dir)
+        _data.verify_on_use(path, rel, self.name)
+        return path
 
     # -- training subset -------------------------------------------------------
     def _band(self, y: np.ndarray) -> np.ndarray:
@@ -227,8 +233,7 @@ class TFBind10(DesignBenchTask):
                 extra = f" The archive {self.archive} was not found either." if self.archive else ""
                 raise self._missing_error(missing, extra)
             _data.unpack_archive(arch, self.folder)
-        return [(_data.find_file(fx, self.data_dir), _data.find_file(fy, self.data_dir))
-                for fx, fy in self._shard_pairs()]
+        return [(self._checked(fx), self._checked(fy)) for fx, fy in self._shard_pairs()]
 
     @cached_property
     def _derived(self) -> dict[str, np.ndarray]:

@@ -1,8 +1,16 @@
-"""Shared fixtures: tiny tasks that every optimizer must handle in seconds."""
+"""Shared fixtures: tiny tasks that every optimizer must handle in seconds.
+
+The whole session uses a fresh temporary cache (``MBO_CACHE_DIR``), removed at the end: tests
+never write into the user's cache (``~/.cache/mbo``) and never read what an earlier run left
+there. Data files still come from ``MBO_DATA_DIR`` when it is set (tests on real data skip
+without it).
+"""
 from __future__ import annotations
 
 import itertools
 import os
+import shutil
+import tempfile
 
 import numpy as np
 import pytest
@@ -10,6 +18,19 @@ import pytest
 from mbo.core import DesignSpace, Task
 
 os.environ.setdefault("MBO_QUIET", "1")
+USER_CACHE_DIR = os.environ.get("MBO_CACHE_DIR")  # what the caller had; never used by the tests
+# This file is also loaded by path ("tests/conftest.py:TinyDiscrete") in tests and sweep workers:
+# those loads reuse the session's folder; only the session that made it removes it.
+_OWNED = not os.environ.get("MBO_TEST_CACHE_DIR")
+if _OWNED:
+    os.environ["MBO_TEST_CACHE_DIR"] = tempfile.mkdtemp(prefix="mbo-test-cache-")
+TEST_CACHE_DIR = os.environ["MBO_TEST_CACHE_DIR"]
+os.environ["MBO_CACHE_DIR"] = TEST_CACHE_DIR
+
+
+def pytest_unconfigure(config) -> None:
+    if _OWNED:
+        shutil.rmtree(TEST_CACHE_DIR, ignore_errors=True)
 
 
 class TinyDiscrete(Task):

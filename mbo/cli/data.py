@@ -97,12 +97,14 @@ def download_cmd(task, dest, repo, revision, data_dir):
         where = _data.unpack_archive(archive, t.folder, dest)
         click.echo(f"{name}: unpacked {archive} into {where} (checksums ok)")
         return
-    status = _data.download(t.data_files(), name, dest, repo or _data.HF_REPO, revision)
+    status = _data.download(t.data_files(), name, dest, repo or _data.HF_REPO, revision, data_dir)
     for rel, s in status.items():
         if s != "present":
             click.echo(f"{rel}: {'fetched, sha256 ok' if s == 'ok' else 'fetched, no checksum known'}")
     present = sum(s == "present" for s in status.values())
-    click.echo(f"{name}: {len(status)} files in {dest or _data.cache_dir()} ({present} were already there)")
+    where = dest or _data.cache_dir()
+    click.echo(f"{name}: {len(status)} files ready ({len(status) - present} fetched into {where}, "
+               f"{present} already present)")
 
 
 COMMANDS = [data_group]

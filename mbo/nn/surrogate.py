@@ -1,6 +1,8 @@
 """Training regression surrogates f(x) ≈ y on the offline set."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -87,3 +89,20 @@ class Surrogate:
     def predict(self, u: torch.Tensor) -> torch.Tensor:
         """Standardized prediction ``[n]`` of encoded designs ``[n, d]`` (differentiable)."""
         return self.model(u).reshape(-1)
+
+
+def training_spearman(predict: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, y,
+                      batch_size: int = 8192) -> float:
+    """Spearman rank correlation (``scipy.stats.spearmanr``) of ``predict(x)`` with ``y`` on the training rows.
+
+    A cheap fit diagnostic: it says whether the surrogate ranks the data it was trained on, not
+    whether it generalizes.
+    """
+    from scipy.stats import spearmanr
+
+    with torch.no_grad():
+        pred = torch.cat([predict(x[i:i + batch_size]).reshape(-1).cpu()
+                          for i in range(0, x.shape[0], batch_size)]).numpy()
+    y = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else y
+    rho = spearmanr(pred, y).statistic
+    return float(rho)

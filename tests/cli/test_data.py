@@ -54,3 +54,30 @@ def test_tasks_shows_availability(env):
 def test_download_unknown_task_fails_cleanly(env):
     res = CliRunner().invoke(main, ["data", "download", "branin"])
     assert res.exit_code == 2 and "reads no data files" in res.output
+
+
+def test_download_offline_is_fast_clear_and_leaves_nothing(env, monkeypatch):
+    huggingface_hub = pytest.importorskip("huggingface_hub")
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed when the block ends: a dead endpoint, no real network
+    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+
+    def unreachable(**kwargs):  # what the hub client raises offline (after its retries)
+        raise ConnectionError("Name or service not known")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", unreachable)
+    t = time.perf_counter()
+    res = CliRunner().invoke(main, ["data", "download", "chembl", "--data-dir", str(env / "mine")])
+    assert time.perf_counter() - t < 5
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "cannot reach the Hugging Face hub" in res.output
+    for rel in ("chembl-MCHC-CHEMBL3885882/chembl-x-0.npy", "chembl-MCHC-CHEMBL3885882/chembl-y-0.npy"):
+        assert rel in res.output  # every missing file, not only the first
+    assert str(env / "mine") in res.output and str(env / "cache") in res.output  # the folders searched
+    assert sorted(p.name for p in env.iterdir()) == []  # no data folder, no cache folder, no partial file

@@ -120,6 +120,22 @@ def test_smoke_run_end_to_end(cls, task_cls, tmp_path):
     assert rec["status"] == "ok", rec.get("error")
     assert np.asarray(rec["candidates"]).shape == (8, task_cls.space.dim)
     assert np.isfinite(rec["scores"]["raw"]).all()
+    assert -1.0 <= rec["diagnostics"]["optimizer"]["surrogate_spearman_train"] <= 1.0
+
+
+@pytest.mark.parametrize("cls", VARIANTS, ids=lambda c: c.name)
+def test_diagnostics_report_the_surrogates_training_spearman(cls):
+    from scipy.stats import spearmanr
+
+    data = TinyContinuous().offline_data()
+    opt = cls(cls.Config(**{**cls.profiles["smoke"], "epochs": 20}), seed=0)
+    opt.fit(data)
+    u = opt.encoder_.encode(data.x)
+    surrogate = opt.regressor_ if cls is DecoupledCOMs else opt.energy_  # f_ω guides the decoupled sampler
+    with torch.no_grad():
+        expected = spearmanr(surrogate(u).reshape(-1).numpy(), data.y).statistic
+    rho = opt.diagnostics()["surrogate_spearman_train"]
+    assert rho == pytest.approx(expected) and rho > 0.5  # a fitted quadratic ranks its own training data
 
 
 def test_propose_before_fit_raises():

@@ -247,23 +247,101 @@ class _FakeHub:
         return str(out)
 
 
+@pytest.fixture
+def hub_up(monkeypatch):
+    """The reachability probe says the hub answered (the fake hub stands in for the transfers)."""
+    monkeypatch.setattr(_data, "probe", lambda url, timeout=_data.PROBE_TIMEOUT: None)
+
+
 @pytest.mark.parametrize("fake, error", [
     (_FakeHub(b"abcdef" * 100, ConnectionError("reset by peer"), cut=50), MissingDataError),
     (_FakeHub(b"abcdef" * 100, KeyboardInterrupt(), cut=50), KeyboardInterrupt),
     (_FakeHub(b"tampered" * 10), ChecksumError),
 ], ids=["network-error", "interrupted", "wrong-content"])
-def test_failed_download_leaves_no_file(tmp_path, monkeypatch, fake, error):
+def test_failed_download_leaves_no_file(tmp_path, monkeypatch, hub_up, fake, error):
     huggingface_hub = pytest.importorskip("huggingface_hub")
     rel = "gfp/gfp-x-0.npy"
     _fake_manifest(monkeypatch, {rel: b"abcdef" * 100})
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake)
     with pytest.raises(error):
-        _data.download([rel], "gfp", tmp_path)
-    assert not (tmp_path / rel).exists()
-    assert [p.name for p in (tmp_path / "gfp").iterdir()] == []  # no partial folder either
+        _data.download([rel], "gfp", tmp_path / "dest")
+    assert not (tmp_path / "dest").exists()  # no partial file, no partial or empty folder either
 
 
-def test_download_checks_then_renames(tmp_path, monkeypatch):
+def test_failed_download_names_every_file_still_missing(tmp_path, monkeypatch, hub_up):
+    huggingface_hub = pytest.importorskip("huggingface_hub")
+    rels = ["gfp/gfp-x-0.npy", "gfp/gfp-x-1.npy", "gfp/gfp-y-0.npy"]
+    _fake_manifest(monkeypatch, {rel: b"abcdef" * 100 for rel in rels})
+    calls = []
+
+    def hub(repo_id, filename, repo_type, revision=None, local_dir=None):
+        calls.append(filename)
+        if len(calls) > 1:
+            raise ConnectionError("connection reset by peer\n(40 more lines of traceback)")
+        return _FakeHub(b"abcdef" * 100)(repo_id, filename, repo_type, revision, local_dir)
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", hub)
+    with pytest.raises(MissingDataError) as err:
+        _data.download(rels, "gfp", tmp_path / "dest", data_dir=tmp_path / "mine")
+    msg = str(err.value)
+    assert "gfp-x-1.npy" in msg and "gfp-y-0.npy" in msg and "still misses 2 file(s)" in msg
+    assert "40 more lines" not in msg and str(tmp_path / "mine") in msg and str(tmp_path / "dest") in msg
+    assert calls == rels[:2]  # stops at the first failure instead of retrying every file
+    assert sorted(p.name for p in (tmp_path / "dest" / "gfp").iterdir()) == ["gfp-x-0.npy"]
+
+
+def test_download_without_network_fails_at_once(tmp_path, monkeypatch):
+    """A dead endpoint (a closed local port) is found by one probe: no transfer is attempted."""
+    huggingface_hub = pytest.importorskip("huggingface_hub")
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again when the block ends: connections are refused
+    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", _FakeHub(b"", ConnectionError("not called")))
+    rels = ["gfp/gfp-x-0.npy", "gfp/gfp-y-0.npy"]
+    _fake_manifest(monkeypatch, {rel: b"abcdef" for rel in rels})
+    t = time.perf_counter()
+    with pytest.raises(MissingDataError, match=rf"cannot reach the Hugging Face hub at http://127.0.0.1:{port}"):
+        _data.download(rels, "gfp", tmp_path / "dest")
+    assert time.perf_counter() - t < 3
+    assert not (tmp_path / "dest").exists()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert _data.probe("http://127.0.0.1:1") == "HF_HUB_OFFLINE is set"
+
+
+def test_probe_counts_any_http_answer_as_reachable(monkeypatch):
+    import http.server
+    import threading
+
+    for var in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)  # answers 501
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread.start()
+    try:
+        assert _data.probe(f"http://127.0.0.1:{server.server_address[1]}", timeout=5) is None
+    finally:
+        thread.join(5)
+        server.server_close()
+
+
+def test_download_replaces_a_corrupt_copy(tmp_path, monkeypatch, hub_up):
+    huggingface_hub = pytest.importorskip("huggingface_hub")
+    rel = "gfp/gfp-x-0.npy"
+    _fake_manifest(monkeypatch, {rel: b"abcdef" * 100})
+    (tmp_path / "gfp").mkdir()
+    (tmp_path / rel).write_bytes(b"abcdef" * 99 + b"abcdeX")
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", _FakeHub(b"abcdef" * 100))
+    assert _data.download([rel], "gfp", tmp_path) == {rel: "ok"}
+    assert (tmp_path / rel).read_bytes() == b"abcdef" * 100
+
+
+def test_download_checks_then_renames(tmp_path, monkeypatch, hub_up):
     huggingface_hub = pytest.importorskip("huggingface_hub")
     rel = "gfp/gfp-x-0.npy"
     _fake_manifest(monkeypatch, {rel: b"abcdef" * 100})
@@ -294,3 +372,60 @@ def test_unavailable_oracle_fails_before_training(tmp_path):
     assert not _Spy.fitted
     with pytest.raises(OracleUnavailableError, match="not available in mbo yet"):
         UTR().check_oracle()
+
+
+# -- checksums on first use ------------------------------------------------------------
+
+
+class TinyBind8(TFBind8):
+    """TF-Bind-8's code (one shard pair read whole) on 3-mers."""
+
+    name = "tinybind8"
+    space = DesignSpace.discrete(length=3, vocab_size=4)
+    folder, prefix = "tiny_bind_8", "tiny_bind_8"
+    data_version = "tiny8"
+
+
+@pytest.mark.parametrize("task_cls", [TinyBind8, TinyBind], ids=["tfbind8-style", "tfbind10-style"])
+def test_flipped_byte_fails_the_run_with_the_fix(tmp_path, cache, monkeypatch, task_cls):
+    files = _write_shards(tmp_path / "data", _tiny_shards()[: task_cls.num_shards], task_cls)
+    _fake_manifest(monkeypatch, files)
+    rel = f"{task_cls.folder}/{task_cls.prefix}-x-0.npy"
+    path = tmp_path / "data" / rel
+    blob = bytearray(path.read_bytes())
+    blob[-4] ^= 1  # the last token (int32, little-endian) changes within 0..3: the file still loads
+    path.write_bytes(bytes(blob))
+    rec = execute(plan(task_cls(data_dir=str(tmp_path / "data")), "dataset-best", budget=4, device="cpu"),
+                  tmp_path / "results")
+    assert rec["status"] == "failed" and rec["error"].startswith("ChecksumError")
+    for part in (str(path), f"mbo data verify {task_cls.name}",
+                 f"mbo data download {task_cls.name} --to {tmp_path / 'data'}"):
+        assert part in rec["error"]
+
+
+def test_checksums_are_verified_once_per_file_version(tmp_path, cache, monkeypatch):
+    files = _write_shards(tmp_path / "data", _tiny_shards()[:1], TinyBind8)
+    _fake_manifest(monkeypatch, files)
+    hashed = []
+    real = _data.sha256_file
+    monkeypatch.setattr(_data, "sha256_file", lambda p, *a: hashed.append(Path(p).name) or real(p, *a))
+    TinyBind8(data_dir=str(tmp_path / "data")).offline_data()
+    assert sorted(hashed) == ["tiny_bind_8-x-0.npy", "tiny_bind_8-y-0.npy"]
+    TinyBind8(data_dir=str(tmp_path / "data")).offline_data()  # a new run: nothing re-hashed
+    assert len(hashed) == 2
+    y = tmp_path / "data" / TinyBind8.folder / f"{TinyBind8.prefix}-y-0.npy"
+    y.write_bytes(y.read_bytes())  # same bytes, new mtime: checked again
+    TinyBind8(data_dir=str(tmp_path / "data")).offline_data()
+    assert hashed[2:] == ["tiny_bind_8-y-0.npy"]
+
+
+def test_unpacked_archive_is_not_hashed_again_on_first_use(tmp_path, cache, monkeypatch):
+    files = _write_shards(tmp_path / "src", _tiny_shards())
+    (tmp_path / "data").mkdir()
+    _tar_xz(tmp_path / "data" / TinyBind.archive, files)
+    _fake_manifest(monkeypatch, {**files, TinyBind.archive: (tmp_path / "data" / TinyBind.archive).read_bytes()})
+    hashed = []
+    real = _data.sha256_file
+    monkeypatch.setattr(_data, "sha256_file", lambda p, *a: hashed.append(Path(p).name) or real(p, *a))
+    assert len(TinyBind(data_dir=str(tmp_path / "data")).offline_data()) == 7
+    assert hashed == [TinyBind.archive]  # members were checked while extracting
