@@ -155,9 +155,12 @@ def cell_verdicts(table: pd.DataFrame) -> pd.Series:
     return table.groupby("cell")[["verdict", "n"]].apply(pick)
 
 
-def counts(table: pd.DataFrame) -> dict[str, int]:
-    """How many paper cells got each verdict."""
+def counts(table: pd.DataFrame, dbest: bool | None = None) -> dict[str, int]:
+    """How many paper cells got each verdict (only D(best) cells with ``dbest=True``, none with ``False``)."""
     per_cell = cell_verdicts(table)
+    if dbest is not None and len(per_cell):
+        is_dbest = table.groupby("cell")["mbo"].first() == DBEST_SPEC
+        per_cell = per_cell[is_dbest.reindex(per_cell.index) == dbest]
     return {v: int((per_cell == v).sum()) for v in VERDICTS}
 
 
@@ -264,6 +267,9 @@ def _markdown_report(table: pd.DataFrame, shown: pd.DataFrame, not_run: np.ndarr
         "",
         f"**Cells** ({sum(c.values())} paper cells of methods mbo implements or is adding): "
         + ", ".join(f"{v}: {c[v]}" for v in VERDICTS) + ".",
+        "Of these, method cells: " + ", ".join(f"{v}: {n}" for v, n in counts(table, dbest=False).items())
+        + "; D(best) cells (data and normalization checks): "
+        + ", ".join(f"{v}: {n}" for v, n in counts(table, dbest=True).items()) + ".",
         f"A further {len(unmapped)} cells belong to methods mbo does not implement "
         f"({', '.join(sorted(unmapped['method'].unique()))}); they are in `papers.csv` but not listed here.",
         "",
