@@ -237,6 +237,7 @@ def render(table: pd.DataFrame, fmt: str = "md", source: str = "results") -> str
         "verdict": rows["verdict"],
         "random": [_null_text(v, n) for v, n in zip(rows["random"], rows["random_n"])],
         "dataset-best": [_null_text(v, n) for v, n in zip(rows["dataset_best"], rows["dataset_best_n"])],
+        "note": rows["note"].fillna(""),
     })
     if fmt == "latex":
         from mbo.report import _latex
@@ -286,6 +287,6 @@ def _markdown_report(table: pd.DataFrame, shown: pd.DataFrame, not_run: np.ndarr
         "No matching record yet (the method, task or data is not available here, or nobody ran it). The null "
         "baselines are ours at the paper's Q where we have them.",
         "",
-        _markdown(shown[not_run].drop(columns=["ours (label)", "Δ/σ"]).set_index("paper")),
+        _markdown(shown[not_run].drop(columns=["ours (label)", "Δ/σ", "note"]).set_index("paper")),
     ]
     return "\n".join(lines)
