@@ -18,7 +18,8 @@ from mbo.cli import options
               help="Add a bootstrap confidence interval per cell (seeds resampled) and the across-task IQM with a "
                    "stratified bootstrap CI, at this level in percent, e.g. --ci 95.")
 @click.option("--versus", default=None,
-              help="Baseline label (or optimizer name) for the probability of improvement, e.g. --versus random.")
+              help="Baseline label (or optimizer name) for the probability of improvement, e.g. --versus random "
+                   "(implies --ci 95 unless --ci is given).")
 @click.option("--format", "fmt", type=click.Choice(["table", "md", "csv", "latex"]), default="table",
               show_default=True)
 @click.option("--raw", is_flag=True, help="Unnormalized scores.")
