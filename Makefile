@@ -1,6 +1,6 @@
 PYTHON ?= python3
 
-.PHONY: install test lint bench leaderboard
+.PHONY: install test lint bench leaderboard reproduce
 
 install:
 	$(PYTHON) -m pip install -e '.[test]'
@@ -16,3 +16,6 @@ bench:
 
 leaderboard:
 	mbo leaderboard --results-dir results/engine --format md --out results/engine/leaderboard.md --plot results/engine/leaderboard.png
+
+reproduce:
+	mbo reproduce --results-dir results --format md --out results/REPRODUCTION.md

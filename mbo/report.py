@@ -1,11 +1,20 @@
-"""From stored records to leaderboards: normalized-score, rank and percentile tables and plots.
+"""From stored records to leaderboards: score, rank, diagnostic and interval-estimate tables and plots.
 
 A leaderboard row is an optimizer label (name plus profile and overrides), a column a task.
-Each cell is the mean ± std over seeds of one per-run statistic: a percentile (100, 75, 50, 25)
-or the mean of the Q normalized scores (or raw scores with ``raw=True``).
+Each cell summarises one per-run statistic over seeds: a percentile (100, 75, 50, 25) or the mean
+of the run's Q scores (normalized, or raw with ``raw=True``), or an engine diagnostic (novelty,
+diversity, distinct candidates, clipped count). Seeds are summarised by the mean, median or
+interquartile mean, with the sample std (ddof = 1) and, on request, a percentile-bootstrap CI.
+Across tasks, with ``ci``: the interquartile mean of normalized scores with a stratified bootstrap
+CI and the probability of improvement over a baseline (Agarwal et al., 2021, "Deep RL at the edge
+of the statistical precipice"; computed with ``scipy.stats.bootstrap``, not the ``rliable`` package).
+
+Every rendered table and plot states its protocol (:func:`protocol_lines`).
 """
 from __future__ import annotations
 
+import difflib
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,33 +25,70 @@ from mbo.errors import ConfigError
 
 DBEST = "D(best)"
 STATS = ("100", "75", "50", "25", "mean")
+AGGREGATES = ("mean", "median", "iqm")
+DIAGNOSTICS = ("novelty", "diversity", "distinct", "clipped")
+N_RESAMPLES = 2000
+BOOTSTRAP_SEED = 0  # fixed, so a table regenerated from the same records is identical
+
+_DIAG_TEXT = {
+    "novelty": "novelty (discrete: share of candidates not in the offline set; continuous: median distance "
+               "to the nearest offline design in per-dimension std units)",
+    "diversity": "diversity (mean pairwise Hamming / Euclidean distance among the Q candidates)",
+    "distinct": "number of distinct candidates among the Q",
+    "clipped": "number of candidates clipped to the box",
+}
+# where dataset-best's oracle score differs from the best training label, the reader needs to know why
+_DBEST_WHY = {
+    "tfbind10": "the TF-Bind-10 file lists every 10-mer 5-8 times with different labels and the exact oracle "
+                "returns one of them (the last occurrence), so a training design's oracle value differs from its "
+                "own training label for 87% of the training rows (results/design_bench/NOTES.md)",
+}
 
 
 def load_records(results_dir: str | Path | None = None, include_failed: bool = False) -> pd.DataFrame:
-    """One row per stored run: identity, status, per-run statistics and timings.
+    """One row per stored run: identity, status, per-run statistics, diagnostics and timings.
+
+    ``results_dir`` is a results folder (``<dir>/records/...``) or a folder of them
+    (``results/*/records/...``); a run stored in several folders (same run id) counts once.
 
     Columns: ``run_id, task, optimizer, label, profile, seed, budget, status, error, device,
-    p100 … p25, mean`` (normalized), ``raw_p100 … raw_mean``, ``dbest``, ``dbest_raw``,
-    ``time_fit, time_propose, time_total``, ``num_clipped``, ``path``.
+    overrides, data_version, p100 … p25, mean`` (normalized), ``raw_p100 … raw_mean``, ``dbest``,
+    ``dbest_raw``, ``diag_novelty, diag_diversity, diag_distinct, diag_clipped`` (NaN where a record
+    has no diagnostics), ``time_fit, time_propose, time_total``, ``num_clipped``, ``path``.
     """
-    rows = []
-    for rec in store.iter_records(store.results_dir(results_dir)):
-        if rec.get("status") != "ok" and not include_failed:
-            continue
-        row = {k: rec.get(k) for k in ("run_id", "task", "optimizer", "label", "profile", "seed",
-                                       "budget", "status", "error", "device", "num_clipped")}
-        summ = rec.get("summary") or {}
-        for key, val in (summ.get("normalized") or {}).items():
-            row[key] = val
-        for key, val in (summ.get("raw") or {}).items():
-            row[f"raw_{key}"] = val
-        best = rec.get("dataset_best") or {}
-        row["dbest"], row["dbest_raw"] = best.get("normalized"), best.get("raw")
-        for key, val in (rec.get("timings") or {}).items():
-            row[f"time_{key}"] = val
-        row["path"] = rec.get("_path")
-        rows.append(row)
+    root = store.results_dir(results_dir)
+    roots = [root] if (root / "records").is_dir() else sorted(p.parent for p in root.glob("*/records") if p.is_dir())
+    rows, seen = [], set()
+    for folder in roots:
+        for rec in store.iter_records(folder):
+            if rec.get("status") != "ok" and not include_failed:
+                continue
+            if rec.get("run_id") in seen:
+                continue
+            seen.add(rec.get("run_id"))
+            rows.append(_row(rec))
     return pd.DataFrame(rows)
+
+
+def _row(rec: dict) -> dict:
+    row = {k: rec.get(k) for k in ("run_id", "task", "optimizer", "label", "profile", "seed", "budget",
+                                   "status", "error", "device", "num_clipped", "data_version")}
+    row["overrides"] = rec.get("overrides") or {}
+    summ = rec.get("summary") or {}
+    for key, val in (summ.get("normalized") or {}).items():
+        row[key] = val
+    for key, val in (summ.get("raw") or {}).items():
+        row[f"raw_{key}"] = val
+    best = rec.get("dataset_best") or {}
+    row["dbest"], row["dbest_raw"] = best.get("normalized"), best.get("raw")
+    diag = rec.get("diagnostics") if isinstance(rec.get("diagnostics"), dict) else {}
+    for key in DIAGNOSTICS:
+        val = diag.get(key)
+        row[f"diag_{key}"] = float(val) if isinstance(val, (int, float)) and not isinstance(val, bool) else np.nan
+    for key, val in (rec.get("timings") or {}).items():
+        row[f"time_{key}"] = val
+    row["path"] = rec.get("_path")
+    return row
 
 
 def _column(percentile: str | int, raw: bool) -> str:
@@ -53,25 +99,119 @@ def _column(percentile: str | int, raw: bool) -> str:
     return f"raw_{col}" if raw else col
 
 
+def aggregate_fn(name: str):
+    """``f(x, axis=-1)`` for ``mean``, ``median`` or ``iqm`` (the 25%-trimmed mean, as in rliable)."""
+    from scipy import stats
+
+    fns = {"mean": np.mean, "median": np.median, "iqm": lambda x, axis=-1: stats.trim_mean(x, 0.25, axis=axis)}
+    if name not in fns:
+        raise ConfigError(f"aggregate must be one of {', '.join(AGGREGATES)}, got {name!r}")
+    return fns[name]
+
+
+def _bootstrap(samples: list[np.ndarray], statistic, confidence: float) -> tuple[float, float]:
+    """Percentile-bootstrap CI of ``statistic(*samples)``, each sample resampled on its own (stratified).
+
+    Samples with a single observation cannot be resampled; they enter the statistic unchanged.
+    Returns ``(nan, nan)`` when no sample has two observations.
+    """
+    from scipy import stats
+
+    free = [i for i, s in enumerate(samples) if len(s) >= 2]
+    if not free:
+        return np.nan, np.nan
+
+    def stat(*resampled, axis=-1):
+        full = list(samples)
+        for i, s in zip(free, resampled):
+            full[i] = s
+        shape = np.broadcast_shapes(*(np.shape(s)[:-1] for s in resampled))
+        full = [np.broadcast_to(s, shape + (np.shape(s)[-1],)) for s in full]
+        return statistic(*full, axis=axis)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # degenerate (all-equal) samples give a point interval, which is right
+        res = stats.bootstrap([samples[i] for i in free], stat, vectorized=True, paired=False,
+                              confidence_level=confidence, n_resamples=N_RESAMPLES, method="percentile",
+                              rng=np.random.default_rng(BOOTSTRAP_SEED))
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def cell_ci(values: np.ndarray, aggregate: str = "mean", confidence: float = 0.95) -> tuple[float, float]:
+    """Bootstrap CI of the seed aggregate of one cell (seeds resampled with replacement)."""
+    fn = aggregate_fn(aggregate)
+    return _bootstrap([np.asarray(values, float)], lambda x, axis=-1: fn(x, axis=axis), confidence)
+
+
+def iqm_across_tasks(per_task: list[np.ndarray], confidence: float = 0.95) -> tuple[float, float, float]:
+    """IQM of the pooled per-run scores of all tasks, with a stratified bootstrap CI (runs resampled per task)."""
+    fn = aggregate_fn("iqm")
+
+    def stat(*samples, axis=-1):
+        return fn(np.concatenate(samples, axis=-1), axis=-1)
+
+    arrays = [np.asarray(a, float) for a in per_task]
+    return float(stat(*arrays)), *_bootstrap(arrays, stat, confidence)
+
+
+def probability_of_improvement(x_per_task: list[np.ndarray], y_per_task: list[np.ndarray],
+                               confidence: float = 0.95) -> tuple[float, float, float]:
+    """P(X > Y) averaged over tasks (ties count ½), with a stratified bootstrap CI.
+
+    Per task it is the Mann-Whitney U statistic of X's runs against Y's divided by ``n·m``;
+    X's and Y's runs are resampled independently within each task, as in rliable.
+    """
+    xs = [np.asarray(a, float) for a in x_per_task]
+    ys = [np.asarray(a, float) for a in y_per_task]
+    if len(xs) != len(ys) or not xs:
+        raise ConfigError("probability of improvement needs the same, non-empty list of tasks for both labels")
+
+    def stat(*samples, axis=-1):
+        out = []
+        for x, y in zip(samples[0::2], samples[1::2]):
+            gt = (x[..., :, None] > y[..., None, :]).mean(axis=(-1, -2))
+            eq = (x[..., :, None] == y[..., None, :]).mean(axis=(-1, -2))
+            out.append(gt + 0.5 * eq)
+        return np.mean(out, axis=0)
+
+    arrays = [a for pair in zip(xs, ys) for a in pair]
+    return float(stat(*arrays)), *_bootstrap(arrays, stat, confidence)
+
+
 def leaderboard(df: pd.DataFrame, percentile: str | int = 100, budget: int | None = None,
-                raw: bool = False) -> pd.DataFrame:
-    """Mean ± std over seeds per (optimizer label, task), plus mean score and mean rank.
+                raw: bool = False, aggregate: str = "mean", ci: float | None = None,
+                versus: str | None = None, stat: str = "score") -> pd.DataFrame:
+    """Seed aggregate ± std (and CI) per (optimizer label, task), plus cross-task summaries.
 
     Args:
         df: output of :func:`load_records`.
         percentile: ``100, 75, 50, 25`` or ``"mean"`` of each run's Q scores.
         budget: keep runs with this Q only. Without it, each task must have a single Q.
         raw: unnormalized scores (Branin is reported raw in the papers).
+        aggregate: how seeds are summarised: ``mean``, ``median`` or ``iqm``.
+        ci: confidence level in percent (e.g. 95) for bootstrap CIs; also adds the across-task IQM.
+        versus: a baseline label (or optimizer name) for the probability of improvement; needs ``ci``.
+        stat: ``score``, or a diagnostic: ``novelty``, ``diversity``, ``distinct``, ``clipped``.
 
     Returns:
-        A frame indexed by label with columns ``(task, "mean"|"std"|"n")`` and
-        ``("all", "mean score")`` (not with ``raw`` over several tasks), ``("all", "mean rank")``.
-        The ``D(best)`` row is the best offline score; it is not ranked. Ranks are 1 = best, ties
-        averaged, per task; mean score and mean rank are given only for labels with every task.
+        A frame indexed by label with columns ``(task, aggregate|"std"|"n"[|"lo"|"hi"])`` and
+        ``("all", "mean score")``, ``("all", "mean rank")`` (``[("all", "iqm"|"iqm lo"|"iqm hi"|"poi"|
+        "poi lo"|"poi hi")]`` with ``ci``). Cross-task summaries are given only for labels that have
+        every task shown, and ranks (1 = best, ties averaged) are taken among those labels only, so
+        adding an incomplete row never changes them. The ``D(best)`` row is the best training label
+        (score tables only); it is not ranked. ``table.attrs`` holds the protocol.
     """
     if df.empty:
         raise ConfigError("no successful runs found; run some with `mbo run` or `mbo sweep` first")
-    col = _column(percentile, raw)
+    aggregate_fn(aggregate)
+    if stat == "score":
+        col = _column(percentile, raw)
+    elif stat in DIAGNOSTICS:
+        col = f"diag_{stat}"
+    else:
+        raise ConfigError(f"stat must be score or one of {', '.join(DIAGNOSTICS)}, got {stat!r}")
+    if ci is not None and not 0 < ci < 100:
+        raise ConfigError(f"--ci is a confidence level in percent, between 0 and 100; got {ci}")
     df = df[df["status"] == "ok"]
     if budget is not None:
         df = df[df["budget"] == budget]
@@ -82,55 +222,218 @@ def leaderboard(df: pd.DataFrame, percentile: str | int = 100, budget: int | Non
         if len(budgets) > 1:
             raise ConfigError(f"task {task!r} has runs with several budgets {budgets}; "
                               f"pick one with --budget (e.g. --budget {budgets[-1]})")
-    agg = df.groupby(["label", "task"])[col].agg(["mean", "std", "count"]).rename(columns={"count": "n"})
-    table = agg.unstack("task")
-    table.columns = table.columns.swaplevel(0, 1)
+    if col not in df or df[col].isna().all():
+        raise ConfigError(f"no record has diagnostics.{stat}: records written before diagnostics existed lack it; "
+                          "re-run them with `mbo run ... --force` (or `mbo sweep ... --force`)")
+    df = df[df[col].notna()]
+    fn = aggregate_fn(aggregate)
+    level = None if ci is None else ci / 100
     tasks = sorted(df["task"].unique())
-    table = table.reindex(columns=pd.MultiIndex.from_product([tasks, ["mean", "std", "n"]]))
-    means = table.xs("mean", axis=1, level=1)
-    ranks = means.rank(axis=0, ascending=False, method="average")
-    # a label without runs on every task has no cross-task summary: it would not be comparable
-    complete = means.notna().all(axis=1)
-    # raw scores live on different scales, so their mean across tasks means nothing
-    table[("all", "mean score")] = means.mean(axis=1).where(complete) if not raw or len(tasks) == 1 else np.nan
-    table[("all", "mean rank")] = ranks.mean(axis=1).where(complete)
-    best_col = "dbest_raw" if raw else "dbest"
-    dbest = df.groupby("task")[best_col].first()
-    row = {(t, "mean"): dbest.get(t, np.nan) for t in tasks}
-    row.update({(t, "std"): np.nan for t in tasks})
-    row.update({(t, "n"): np.nan for t in tasks})
-    row[("all", "mean score")] = dbest.reindex(tasks).mean() if not raw or len(tasks) == 1 else np.nan
-    row[("all", "mean rank")] = np.nan
-    table.loc[DBEST] = pd.Series(row)
-    table = table.sort_values(("all", "mean rank"), na_position="last")
+    cells = {}
+    for (label, task), group in df.groupby(["label", "task"]):
+        v = group[col].to_numpy(float)
+        cell = {aggregate: float(fn(v)), "std": float(np.std(v, ddof=1)) if len(v) > 1 else np.nan, "n": len(v)}
+        if level is not None:
+            cell["lo"], cell["hi"] = cell_ci(v, aggregate, level)
+        cells[(label, task)] = cell
+    subs = [aggregate, "std", "n"] + (["lo", "hi"] if level is not None else [])
+    labels = sorted({label for label, _ in cells})
+    table = pd.DataFrame(index=pd.Index(labels, name="optimizer"),
+                         columns=pd.MultiIndex.from_product([tasks, subs]), dtype=float)
+    for (label, task), cell in cells.items():
+        for sub, val in cell.items():
+            table.loc[label, (task, sub)] = val
+    points = table.xs(aggregate, axis=1, level=1)
+    complete = points.notna().all(axis=1)
+    ranked = stat == "score"
+    if ranked:
+        ranks = points[complete].rank(axis=0, ascending=False, method="average")
+        # raw scores live on different scales, so their mean across tasks means nothing
+        table[("all", "mean score")] = points.mean(axis=1).where(complete) if not raw or len(tasks) == 1 else np.nan
+        table[("all", "mean rank")] = ranks.mean(axis=1).reindex(table.index)
+    if level is not None and ranked and not (raw and len(tasks) > 1):
+        _across_tasks(table, df, col, tasks, complete, level, versus)
+    elif versus is not None:
+        raise ConfigError("--versus needs score tables with --ci (e.g. --ci 95) and normalized scores")
+    if ranked:
+        best_col = "dbest_raw" if raw else "dbest"
+        dbest = df.groupby("task")[best_col].first()
+        table.loc[DBEST] = np.nan
+        for t in tasks:
+            table.loc[DBEST, (t, aggregate)] = dbest.get(t, np.nan)
+        table.loc[DBEST, ("all", "mean score")] = (dbest.reindex(tasks).mean()
+                                                   if not raw or len(tasks) == 1 else np.nan)
+        table = table.sort_values(("all", "mean rank"), na_position="last")
     table.index.name = "optimizer"
+    table.attrs.update(_protocol(df, col, stat, percentile, raw, aggregate, ci, versus, int(complete.sum()), tasks))
     return table
 
 
+def _across_tasks(table: pd.DataFrame, df: pd.DataFrame, col: str, tasks: list[str], complete: pd.Series,
+                  level: float, versus: str | None) -> None:
+    runs = {label: [g.loc[g["task"] == t, col].to_numpy(float) for t in tasks]
+            for label, g in df.groupby("label") if complete.get(label, False)}
+    for label, per_task in runs.items():
+        est = iqm_across_tasks(per_task, level)
+        for key, val in zip(("iqm", "iqm lo", "iqm hi"), est):
+            table.loc[label, ("all", key)] = val
+    if versus is None:
+        return
+    base = resolve_label(df, versus)
+    if base not in runs:
+        raise ConfigError(f"--versus {versus!r}: {base!r} lacks some of the tasks shown ({', '.join(tasks)}); "
+                          "restrict --tasks or pick a baseline run on every task")
+    for label, per_task in runs.items():
+        est = probability_of_improvement(per_task, runs[base], level)
+        for key, val in zip(("poi", "poi lo", "poi hi"), est):
+            table.loc[label, ("all", key)] = val
+    table.attrs["versus"] = base
+
+
+def resolve_label(df: pd.DataFrame, name: str) -> str:
+    """A label given as itself or as an optimizer name that has exactly one label."""
+    labels = sorted(df["label"].unique())
+    if name in labels:
+        return name
+    of_name = sorted(df.loc[df["optimizer"] == name, "label"].unique())
+    if len(of_name) == 1:
+        return of_name[0]
+    if of_name:
+        raise ConfigError(f"--versus {name!r} matches several labels ({', '.join(of_name)}); give one of them")
+    close = difflib.get_close_matches(name, labels, n=3, cutoff=0.5)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    raise ConfigError(f"--versus {name!r}: no such label among the runs shown.{hint} Labels: {', '.join(labels)}")
+
+
+def _stat_text(stat: str, percentile: str | int, raw: bool) -> str:
+    if stat != "score":
+        return _DIAG_TEXT[stat]
+    p = str(percentile)
+    what = "mean" if p == "mean" else {"100": "100th percentile (max)", "50": "50th percentile (median)"}.get(
+        p, f"{p}th percentile")
+    return (f"{what} of each run's Q {'raw' if raw else 'normalized'} scores"
+            + ("" if p in ("100", "mean") else " (linear interpolation; Design-Bench uses 'nearest')"))
+
+
+def _protocol(df: pd.DataFrame, col: str, stat: str, percentile, raw: bool, aggregate: str, ci, versus,
+              n_complete: int, tasks: list[str]) -> dict:
+    qs = df.groupby("task")["budget"].first()
+    q_text = (f"Q = {int(qs.iloc[0])}" if qs.nunique() == 1
+              else "Q = " + ", ".join(f"{int(q)} ({t})" for t, q in qs.items()))
+    profiles = sorted({p if isinstance(p, str) and p else "paper/default" for p in df["profile"]})
+    ns = df.groupby(["label", "task"]).size()
+    norm = ("raw oracle values" if raw else
+            "normalized: (y - y_min) / (y_max - y_min), y_min and y_max over the task's full dataset")
+    out = {
+        "statistic": f"{_stat_text(stat, percentile, raw)}; per cell the {aggregate} over seeds"
+                     + (" (25%-trimmed mean)" if aggregate == "iqm" else "") + " ± sample std (ddof = 1)",
+        "budget": q_text,
+        "seeds": f"n runs (seeds) per cell shown in every cell: {int(ns.min())}-{int(ns.max())}"
+                 if ns.min() != ns.max() else f"n runs (seeds) per cell shown in every cell: {int(ns.min())}",
+        "normalization": norm if stat == "score" else "not applicable (diagnostic)",
+        "profiles": ", ".join(profiles) + ("; [quick] rows are a CPU preset, not the paper's protocol"
+                                           if "quick" in profiles else ""),
+    }
+    if stat == "score":
+        out["rank"] = (f"mean rank = mean over tasks of the rank (1 = best, ties averaged) among the {n_complete} "
+                       "labels that have every task shown; mean score likewise; labels missing a task get neither")
+        out["dbest"] = (f"{DBEST} = the best training label{'' if raw else ' (normalized)'}, not ranked; "
+                        "dataset-best = the oracle's scores of the top-Q training designs")
+        notes = _dbest_notes(df, col, percentile)
+        if notes:
+            out["dbest note"] = " ".join(notes)
+    else:
+        out["rank"] = "not ranked: a higher value of a diagnostic is not better"
+    if ci is not None:
+        out["ci"] = (f"[lo, hi] = {ci:g}% percentile bootstrap CI over seeds (scipy.stats.bootstrap, "
+                     f"{N_RESAMPLES} resamples, RNG seed {BOOTSTRAP_SEED})")
+        if stat == "score" and not (raw and len(tasks) > 1):
+            out["across tasks"] = ("IQM = interquartile mean of all runs' scores pooled over the tasks shown, with a "
+                                   f"{ci:g}% stratified bootstrap CI (runs resampled within each task); labels with "
+                                   "every task only (Agarwal et al., 2021)")
+            if versus is not None:
+                out["poi"] = (f"P(> baseline) = probability that a run of the label beats a run of the baseline on "
+                              f"the same task (ties ½), averaged over tasks, {ci:g}% stratified bootstrap CI")
+    return out
+
+
+def _dbest_notes(df: pd.DataFrame, col: str, percentile) -> list[str]:
+    """Explain a dataset-best score that differs from D(best) (only meaningful at the 100th percentile)."""
+    if str(percentile) != "100":
+        return []
+    best_col = "dbest_raw" if col.startswith("raw_") else "dbest"
+    notes = []
+    for task, g in df[df["optimizer"] == "dataset-best"].groupby("task"):
+        ours, best = g[col].mean(), g[best_col].iloc[0]
+        if best is not None and np.isfinite(best) and abs(ours - best) > 1e-3 * max(1.0, abs(best)):
+            why = _DBEST_WHY.get(task, "the oracle's value of a training design differs from its training label")
+            notes.append(f"dataset-best on {task} scores {ours:.3f} while {DBEST} is {best:.3f}: {DBEST} is the best "
+                         f"training label, dataset-best is what the oracle returns for the top-Q training designs, "
+                         f"and {why}.")
+    return notes
+
+
+def protocol_lines(table: pd.DataFrame) -> list[str]:
+    """The protocol of a :func:`leaderboard` table, one ``key: text`` line each."""
+    keys = ("statistic", "budget", "seeds", "normalization", "profiles", "ci", "rank", "across tasks", "poi",
+            "dbest", "dbest note")
+    lines = [f"{k}: {table.attrs[k]}" for k in keys if k in table.attrs]
+    if "versus" in table.attrs:
+        lines.append(f"baseline for P(>): {table.attrs['versus']}")
+    return lines
+
+
+def _point(table: pd.DataFrame) -> str:
+    subs = list(dict.fromkeys(table.columns.get_level_values(1)))
+    return next(s for s in subs if s in AGGREGATES)
+
+
 def format_table(table: pd.DataFrame, fmt: str = "table", digits: int = 3) -> str:
-    """Render a :func:`leaderboard` frame as ``table`` (terminal), ``md``, ``csv`` or ``latex``."""
+    """Render a :func:`leaderboard` frame as ``table`` (terminal), ``md``, ``csv`` or ``latex``, protocol first."""
+    if fmt not in ("table", "md", "csv", "latex"):
+        raise ConfigError(f"format must be one of table, md, csv, latex; got {fmt!r}")
+    proto = protocol_lines(table)
     if fmt == "csv":
         flat = table.copy()
         flat.columns = [f"{t}_{s}".replace(" ", "_") for t, s in flat.columns]
-        return flat.to_csv(float_format=f"%.{digits + 3}g")
+        return "".join(f"# {line}\n" for line in proto) + flat.to_csv(float_format=f"%.{digits + 3}g")
+    point = _point(table)
     tasks = [t for t in dict.fromkeys(table.columns.get_level_values(0)) if t != "all"]
     pm = "$\\pm$" if fmt == "latex" else "±"
+
+    def num(v, d=digits):
+        return "–" if pd.isna(v) else f"{v:.{d}f}"
+
     cells = {}
+    has_ci = any(s == "lo" for s in table.columns.get_level_values(1))
     for t in tasks:
-        m, s, n = table[(t, "mean")], table[(t, "std")], table[(t, "n")]
-        cells[t] = [("–" if pd.isna(mi) else f"{mi:.{digits}f}" + (f" {pm} {si:.{digits}f}" if pd.notna(si) else "")
-                     + (f" (n={int(ni)})" if pd.notna(ni) and fmt == "table" and ni != n.max() else ""))
-                    for mi, si, ni in zip(m, s, n)]
+        col = []
+        for label in table.index:
+            m, s, n = (table.loc[label, (t, k)] for k in (point, "std", "n"))
+            if pd.isna(m):
+                col.append("–")
+                continue
+            text = num(m) + (f" {pm} {num(s)}" if pd.notna(s) else "")
+            if has_ci and pd.notna(table.loc[label, (t, "lo")]):
+                text += f" [{num(table.loc[label, (t, 'lo')])}, {num(table.loc[label, (t, 'hi')])}]"
+            if pd.notna(n):
+                text += f" (n={int(n)})"
+            col.append(text)
+        cells[t] = col
     out = pd.DataFrame(cells, index=table.index)
-    out["mean score"] = [("–" if pd.isna(v) else f"{v:.{digits}f}") for v in table[("all", "mean score")]]
-    out["mean rank"] = [("–" if pd.isna(v) else f"{v:.2f}") for v in table[("all", "mean rank")]]
+    if ("all", "mean score") in table.columns:
+        out["mean score"] = [num(v) for v in table[("all", "mean score")]]
+        out["mean rank"] = [num(v, 2) for v in table[("all", "mean rank")]]
+    for key, name in (("iqm", "IQM"), ("poi", f"P(> {table.attrs.get('versus', '')})")):
+        if ("all", key) in table.columns:
+            out[name] = [("–" if pd.isna(v) else f"{num(v)} [{num(lo)}, {num(hi)}]") for v, lo, hi in
+                         zip(table[("all", key)], table[("all", f"{key} lo")], table[("all", f"{key} hi")])]
     if fmt == "md":
-        return out.to_markdown() if _has_tabulate() else _markdown(out)
+        body = out.to_markdown() if _has_tabulate() else _markdown(out)
+        return "\n".join(["**Protocol.**", ""] + [f"- {line}" for line in proto] + ["", body])
     if fmt == "latex":
-        return _latex(out)
-    if fmt == "table":
-        return out.to_string()
-    raise ConfigError(f"format must be one of table, md, csv, latex; got {fmt!r}")
+        return "\n".join([f"% {line}" for line in proto] + [_latex(out)])
+    return "\n".join([f"# {line}" for line in proto] + [out.to_string()])
 
 
 def _has_tabulate() -> bool:
@@ -155,34 +458,46 @@ def _latex(out: pd.DataFrame) -> str:
 
     cols = "l" + "c" * len(out.columns)
     lines = ["\\begin{tabular}{" + cols + "}", "\\toprule",
-             " & ".join(["Method"] + [esc(c) for c in out.columns]) + " \\\\", "\\midrule"]
+             " & ".join([esc(out.index.name or "Method")] + [esc(c) for c in out.columns]) + " \\\\", "\\midrule"]
     for idx, row in out.iterrows():
         lines.append(" & ".join([esc(idx)] + [esc(v) for v in row]) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabular}"]
     return "\n".join(lines)
 
 
+def _figure_protocol(fig, table: pd.DataFrame) -> None:
+    import textwrap
+
+    text = "\n".join(textwrap.fill(line, 160) for line in protocol_lines(table))
+    fig.text(0.01, 0.005, text, fontsize=6, va="bottom", ha="left", family="monospace")
+
+
 def plot(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
-    """One panel per task: a point per optimizer (mean ± std over seeds), D(best) dashed."""
+    """One panel per task: a point per optimizer (aggregate ± std over seeds), D(best) dashed; protocol below."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    point = _point(table)
     tasks = [t for t in dict.fromkeys(table.columns.get_level_values(0)) if t != "all"]
     labels = [i for i in table.index if i != DBEST]
-    fig, axes = plt.subplots(1, len(tasks), figsize=(3.6 * len(tasks) + 1.5, 0.45 * len(labels) + 1.6),
+    n_proto = len(protocol_lines(table))
+    fig, axes = plt.subplots(1, len(tasks), figsize=(3.6 * len(tasks) + 1.5, 0.45 * len(labels) + 1.8 + 0.2 * n_proto),
                              squeeze=False, sharey=True)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, task in zip(axes[0], tasks):
-        m = table.loc[labels, (task, "mean")].to_numpy(float)
+        m = table.loc[labels, (task, point)].to_numpy(float)
         s = np.nan_to_num(table.loc[labels, (task, "std")].to_numpy(float))
+        n = table.loc[labels, (task, "n")].to_numpy(float)
         pos = np.arange(len(labels))
         for i in pos:  # points, not bars: the axis does not start at zero
             if np.isnan(m[i]):
                 continue
             ax.errorbar(m[i], i, xerr=s[i], fmt="o", color=colors[i % len(colors)], capsize=3, ms=6)
-        best = table.loc[DBEST, (task, "mean")] if DBEST in table.index else np.nan
+            ax.annotate(f"n={int(n[i])}", (m[i], i), xytext=(0, 6), textcoords="offset points", fontsize=6,
+                        ha="center")
+        best = table.loc[DBEST, (task, point)] if DBEST in table.index else np.nan
         if pd.notna(best):
             ax.axvline(best, color="k", ls="--", lw=1, label="D(best)")
             ax.legend(loc="best", fontsize=7)
@@ -196,7 +511,48 @@ def plot(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
     axes[0][0].invert_yaxis()
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.03 + 0.022 * n_proto, 1, 1))
+    _figure_protocol(fig, table)
+    return _save(fig, path)
+
+
+def plot_intervals(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
+    """Across-task interval estimates: one row per label, IQM (and P(> baseline)) with its CI; protocol below."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if ("all", "iqm") not in table.columns:
+        raise ConfigError("interval estimates need a score table built with --ci (normalized scores)")
+    rows = table[table[("all", "iqm")].notna()].sort_values(("all", "iqm"))
+    panels = [("iqm", "IQM of normalized scores")]
+    if ("all", "poi") in table.columns:
+        panels.append(("poi", f"P(X > {table.attrs.get('versus', 'baseline')})"))
+    n_proto = len(protocol_lines(table))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels) + 2, 0.45 * len(rows) + 1.8 + 0.2 * n_proto),
+                             squeeze=False, sharey=True)
+    pos = np.arange(len(rows))
+    for ax, (key, name) in zip(axes[0], panels):
+        v = rows[("all", key)].to_numpy(float)
+        lo, hi = rows[("all", f"{key} lo")].to_numpy(float), rows[("all", f"{key} hi")].to_numpy(float)
+        err = np.vstack([np.nan_to_num(v - lo), np.nan_to_num(hi - v)])
+        ax.errorbar(v, pos, xerr=err, fmt="o", capsize=4, ms=6)
+        if key == "poi":
+            ax.axvline(0.5, color="k", ls="--", lw=1)
+        ax.set_title(name)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0][0].set_yticks(pos, list(rows.index))
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.03 + 0.022 * n_proto, 1, 1))
+    _figure_protocol(fig, table)
+    return _save(fig, path)
+
+
+def _save(fig, path: str | Path) -> Path:
+    import matplotlib.pyplot as plt
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=130)

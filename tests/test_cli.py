@@ -25,7 +25,8 @@ def test_run_then_leaderboard_end_to_end(tmp_path):
     png = tmp_path / "lb.png"
     res = r.invoke(main, ["leaderboard", "--results-dir", str(tmp_path), "--plot", str(png),
                           "--out", str(tmp_path / "lb.md"), "--format", "md"])
-    assert res.exit_code == 0 and png.exists() and (tmp_path / "lb.md").read_text().startswith("| optimizer")
+    md = (tmp_path / "lb.md").read_text()
+    assert res.exit_code == 0 and png.exists() and md.startswith("**Protocol.**") and "\n| optimizer |" in md
 
 
 def test_bad_input_messages(tmp_path):

@@ -1,7 +1,7 @@
 """The ``mbo`` command line: a thin layer over the Python API.
 
 One module per topic: ``run`` (run, sweep), ``catalog`` (tasks, optimizers), ``results``
-(leaderboard), ``data`` (data path, verify, download). Command bodies import the engine lazily
+(leaderboard, reproduce), ``data`` (data path, verify, download). Command bodies import the engine lazily
 so ``mbo --help`` stays fast.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``mbo leaderboard``."""
+"""``mbo leaderboard`` and ``mbo reproduce``."""
 from __future__ import annotations
 
 import click
@@ -9,7 +9,17 @@ from mbo.cli import options
 @click.command("leaderboard")
 @click.option("--budget", "-Q", type=int, default=None, help="Only runs with this Q.")
 @click.option("--percentile", "-p", type=click.Choice(["100", "75", "50", "25", "mean"]), default="100",
-              show_default=True, help="Statistic of each run's Q scores.")
+              show_default=True, help="Statistic of each run's Q candidates' scores.")
+@click.option("--stat", type=click.Choice(["score", "novelty", "diversity", "distinct", "clipped"]), default="score",
+              show_default=True, help="Tabulate scores, or an engine diagnostic of each run's candidates.")
+@click.option("--aggregate", type=click.Choice(["mean", "median", "iqm"]), default="mean", show_default=True,
+              help="How each cell summarises its seeds (iqm = 25%-trimmed mean).")
+@click.option("--ci", type=float, default=None,
+              help="Add a bootstrap confidence interval per cell (seeds resampled) and the across-task IQM with a "
+                   "stratified bootstrap CI, at this level in percent, e.g. --ci 95.")
+@click.option("--versus", default=None,
+              help="Baseline label (or optimizer name) for the probability of improvement, e.g. --versus random "
+                   "(implies --ci 95 unless --ci is given).")
 @click.option("--format", "fmt", type=click.Choice(["table", "md", "csv", "latex"]), default="table",
               show_default=True)
 @click.option("--raw", is_flag=True, help="Unnormalized scores.")
@@ -17,33 +27,78 @@ from mbo.cli import options
 @click.option("--optimizers", default=None, help="Comma-separated optimizer labels to include.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the table here.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
-              help="Also draw the table as a figure (PNG/PDF/SVG).")
+              help="Also draw the table as a figure (PNG/PDF/SVG); with --ci also the across-task interval "
+                   "estimates, next to it as <name>_intervals.<ext>.")
 @options.results_dir
-def leaderboard_cmd(budget, percentile, fmt, raw, tasks, optimizers, out, plot_path, results_dir):
-    """Normalized-score table: mean ± std over seeds per task, mean score and mean rank."""
+def leaderboard_cmd(budget, percentile, stat, aggregate, ci, versus, fmt, raw, tasks, optimizers, out, plot_path,
+                    results_dir):
+    """Per-task table of each label's runs (aggregate ± std over seeds, n per cell), mean score and mean rank.
+
+    Each run contributes one number: a percentile of its Q candidates' scores (or a diagnostic);
+    cells summarise those numbers over seeds. Every output states its protocol.
+    """
     from pathlib import Path
 
-    from mbo.report import format_table, leaderboard, load_records, plot
+    from mbo.errors import ConfigError
+    from mbo.report import format_table, leaderboard, load_records, plot, plot_intervals
 
+    if versus is not None and ci is None:
+        ci = 95.0
     df = load_records(results_dir)
     if tasks and not df.empty:
-        df = df[df["task"].isin(tasks.split(","))]
+        wanted = tasks.split(",")
+        unknown = sorted(set(wanted) - set(df["task"]))
+        if unknown:
+            raise ConfigError(f"--tasks: no runs of {', '.join(unknown)}; tasks with runs: "
+                              f"{', '.join(sorted(df['task'].unique()))}")
+        df = df[df["task"].isin(wanted)]
     if optimizers and not df.empty:
         df = df[df["label"].isin(optimizers.split(",")) | df["optimizer"].isin(optimizers.split(","))]
-    table = leaderboard(df, percentile=percentile, budget=budget, raw=raw)
+    table = leaderboard(df, percentile=percentile, budget=budget, raw=raw, aggregate=aggregate, ci=ci,
+                        versus=versus, stat=stat)
     text = format_table(table, fmt)
-    what = f"{'raw' if raw else 'normalized'} score, {percentile}{'th percentile' if percentile != 'mean' else ''}"
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(text + "\n")
         click.echo(f"wrote {out}")
     else:
-        if fmt == "table":
-            click.echo(f"# {what} over seeds (mean ± std); D(best) = best offline design; rank 1 = best")
         click.echo(text)
     if plot_path:
-        plot(table, plot_path, title=what)
+        what = stat if stat != "score" else f"{'raw' if raw else 'normalized'} score, p{percentile}"
+        plot(table, plot_path, title=f"{what}: {aggregate} over seeds ± std")
         click.echo(f"wrote {plot_path}")
+        if ("all", "iqm") in table.columns:
+            p = Path(plot_path)
+            ipath = p.with_name(f"{p.stem}_intervals{p.suffix}")
+            plot_intervals(table, ipath, title="across-task interval estimates")
+            click.echo(f"wrote {ipath}")
 
 
-COMMANDS = [leaderboard_cmd]
+@click.command("reproduce")
+@click.option("--format", "fmt", type=click.Choice(["md", "csv", "latex"]), default="md", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the report here.")
+@options.results_dir
+def reproduce_cmd(fmt, out, results_dir):
+    """Compare stored runs with the papers' published cells (mbo/reference/papers.csv).
+
+    For every paper cell: the paper's value ± spread, ours (mean ± std, n seeds, Q, profile), the
+    difference in units of the paper's spread and a verdict (within / above / below / not
+    comparable / not run), with the random and dataset-best baselines on the same task and Q.
+    A run with another Q or a non-paper profile (e.g. [quick]) is shown but never compared.
+    """
+    from pathlib import Path
+
+    from mbo.reference.reproduce import compare, render
+    from mbo.report import load_records
+
+    table = compare(load_records(results_dir))
+    text = render(table, fmt, source=str(results_dir or "results"))
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(text + "\n")
+        click.echo(f"wrote {out}")
+    else:
+        click.echo(text)
+
+
+COMMANDS = [leaderboard_cmd, reproduce_cmd]
