@@ -258,6 +258,14 @@ class DEMO(Optimizer):
             pseudo = self.encoder_.decode(tr["pseudo"])
             out["share_tokens_changed_by_ascent"] = float((pseudo != starts).mean())
             out["share_tokens_changed_by_edit"] = float((tr["designs"] != pseudo).mean())
+        else:  # how far the candidates leave the box (the harness clips them and counts the rows)
+            lo, hi = self.data_.space.bounds
+            for key, u in (("pseudo", tr["pseudo"]), ("returned", tr["edited"])):
+                x = self.encoder_.decode(u)
+                excess = np.maximum(np.maximum(lo - x, x - hi), 0.0)
+                out[f"box_{key}"] = {"rows_outside": int((excess > 0).any(axis=1).sum()),
+                                     "share_coords_outside": float((excess > 0).mean()),
+                                     "max_excess": float(excess.max())}
         if self.surrogate_ is not None:
             with torch.no_grad():
                 preds = {"start": self._predict(tr["start"]), "pseudo": self._predict(tr["pseudo"]),

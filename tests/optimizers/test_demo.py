@@ -168,3 +168,5 @@ def test_end_to_end_smoke_run(task_cls, tmp_path):
     assert rec["config"]["edit_t"] == 0.4 and rec["config"]["num_grid"] == 50
     diag = rec["diagnostics"]["optimizer"]
     assert set(diag["surrogate_pred"]) == {"start", "pseudo", "edited", "returned"}
+    if not task_cls.space.is_discrete:
+        assert diag["box_returned"]["rows_outside"] == rec["num_clipped"]
