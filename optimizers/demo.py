@@ -19,11 +19,13 @@ edits the top-Q offline designs themselves (the issue's Diffusion-only); ``edit_
 noise level (the paper's "m = 600 of 1000" is ``edit_t = 0.4`` in the released scripts; read
 literally Eq. 9 gives 0.6); ``ascent_steps`` is Tabs. 5–6's knob.
 
-Defaults (profile ``paper``) follow ``shared/methods/demo.md`` §12: the paper where it is explicit
-(widths 2048, ReLU, 200 surrogate epochs, batch 128, 1000 diffusion epochs, Q = 128), the code
-where the paper is silent (β 0.01 → 2.0, ω = 2, dropout 0.15, DDOM re-weighting, lr warm-up over
-500 epochs, the "ddom" Euler–Maruyama sampler, ``edit_t`` = 0.4), and the code's surrogate learning
-rate 5e-5 with per-epoch cosine decay instead of the printed 1e-1, which does not train.
+``quick`` (CPU: about a minute on TF-Bind-8) narrows both networks to 256 and trains 10 + 60 epochs;
+the ascent and editing steps are the paper's. Defaults (profile ``paper``) follow
+``shared/methods/demo.md`` §12: the paper where it is explicit (widths 2048, ReLU, 200 surrogate
+epochs, batch 128, 1000 diffusion epochs, Q = 128), the code where the paper is silent (β 0.01 → 2.0,
+ω = 2, dropout 0.15, DDOM re-weighting, lr warm-up over 500 epochs, the "ddom" Euler–Maruyama
+sampler, ``edit_t`` = 0.4), and the code's surrogate learning rate 5e-5 with per-epoch cosine decay
+instead of the printed 1e-1, which does not train.
 """
 from __future__ import annotations
 
@@ -184,8 +186,10 @@ class DEMO(Optimizer):
     Config = DEMOConfig
     profiles = {
         "paper": {},
-        "quick": {"surrogate_hidden": 256, "surrogate_epochs": 20, "surrogate_lr": 1e-3,
-                  "score_hidden": 256, "diffusion_epochs": 30, "diffusion_warmup_epochs": 3},
+        # widths 256; epochs and surrogate lr chosen by held-out fit on a 90/10 split of TF-Bind-8 and
+        # Levy (benchmarks/demo_select_quick.py, results/demo/quick_selection.json)
+        "quick": {"surrogate_hidden": 256, "surrogate_epochs": 10, "surrogate_lr": 1e-3,
+                  "score_hidden": 256, "diffusion_epochs": 60, "diffusion_warmup_epochs": 3},
         "smoke": {"surrogate_hidden": 32, "surrogate_epochs": 3, "surrogate_lr": 1e-3, "ascent_steps": 10,
                   "score_hidden": 32, "diffusion_epochs": 3, "diffusion_warmup_epochs": 1, "num_grid": 50,
                   "diffusion_batch": 64},
