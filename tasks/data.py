@@ -67,7 +67,7 @@ def manifest() -> dict[str, str]:
     """``{relative path: sha256}`` from the manifest shipped with the package."""
     from importlib.resources import files
 
-    text = files(__package__).joinpath(MANIFEST).read_text()
+    text = files("mbo.tasks").joinpath(MANIFEST).read_text()
     out: dict[str, str] = {}
     for line in text.splitlines():
         if line.strip() and not line.startswith("#"):

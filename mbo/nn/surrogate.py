@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+import math
 
 import torch
 from torch import nn
@@ -11,7 +12,8 @@ from mbo.progress import progress
 
 def fit_regressor(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int,
                   batch_size: int = 128, learning_rate: float = 1e-3, weight_decay: float = 0.0,
-                  generator: torch.Generator | None = None, desc: str = "surrogate") -> list[float]:
+                  generator: torch.Generator | None = None, desc: str = "surrogate",
+                  lr_schedule: str = "constant") -> list[float]:
     """Minimize the mean squared error of ``model(x)`` against ``y`` with Adam minibatches.
 
     Args:
@@ -24,15 +26,22 @@ def fit_regressor(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs:
         weight_decay: Adam weight decay.
         generator: CPU generator for the shuffling (seeded by the caller).
         desc: progress-bar label.
+        lr_schedule: ``"constant"``, or ``"cosine"``: epoch ``e`` of ``E`` uses
+            ``learning_rate · (1 + cos(π e / E)) / 2`` (DEMO's reference surrogate).
 
     Returns:
         The mean training loss of each epoch.
     """
+    if lr_schedule not in ("constant", "cosine"):
+        raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {lr_schedule!r}")
     opt = torch.optim.Adam(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
     n = x.shape[0]
     history = []
     model.train()
-    for _ in progress(range(epochs), desc=desc):
+    for epoch in progress(range(epochs), desc=desc):
+        if lr_schedule == "cosine":
+            for group in opt.param_groups:
+                group["lr"] = learning_rate * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs))
         perm = torch.randperm(n, generator=generator).to(x.device)
         total = 0.0
         for start in range(0, n, batch_size):

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Evidence for issue 10 (DEMO). One run at a time, OMP_NUM_THREADS=1; finished runs are skipped by
+# run id, so the script resumes. Tables: results/demo/leaderboard*.md (remade at the end).
+#   CPU (what results/demo holds):  /work/tools/slot benchmarks/demo_evidence.sh
+#   GPU, the paper's protocol:      benchmarks/demo_evidence.sh --device cuda --profile paper   (8 seeds)
+# STOP_AT=HHMM (UTC) starts no run after that time. PARTS="main ablation steps tables" (default: all)
+# and MAIN_TASKS="tfbind8 levy tfbind10" pick what to (re)run.
+set -u
+cd "$(dirname "$0")/.."
+DEVICE=cpu PROFILE=quick
+while [ $# -gt 0 ]; do
+  case $1 in
+    --device) DEVICE=$2; shift 2 ;;
+    --profile) PROFILE=$2; shift 2 ;;
+    *) echo "usage: $0 [--device cpu|cuda] [--profile quick|paper]" >&2; exit 2 ;;
+  esac
+done
+if [ "$PROFILE" = paper ]; then SEEDS="0 1 2 3 4 5 6 7"; ABL_SEEDS="0 1 2 3 4 5 6 7"; else SEEDS="0 1 2 3 4"; ABL_SEEDS="0 1 2"; fi
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} MBO_QUIET=1 MBO_DATA_DIR=${MBO_DATA_DIR:-../shared/data/design_bench}
+MBO=${MBO:-mbo}
+R=${RESULTS_DIR:-results/demo}
+STOP_AT=${STOP_AT:-}
+PARTS=${PARTS:-main ablation steps tables}
+MAIN_TASKS=${MAIN_TASKS:-tfbind8 levy tfbind10}
+part() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+run() {  # run TASK OPTIMIZER SEEDS [ARGS...]
+  local task=$1 opt=$2 seeds=$3; shift 3
+  for s in $seeds; do
+    if [ -n "$STOP_AT" ] && [ "$(date -u +%H%M)" -ge "$STOP_AT" ]; then echo "past $STOP_AT UTC: skip $task $opt seed=$s $*"; continue; fi
+    echo "[$(date -u +%H:%M:%S)] $task $opt seed=$s $*"
+    /usr/bin/time -f "  wall %e s" timeout 1800 $MBO run --results-dir "$R" -Q 128 --device "$DEVICE" \
+      -t "$task" -o "$opt" --seed "$s" "$@" 2>&1 | tail -3
+  done
+}
+# (1) main: DEMO beside grad-ascent and the null baselines
+part main && for task in $MAIN_TASKS; do
+  run $task dataset-best "0"
+  run $task random "$SEEDS"
+  run $task demo "$SEEDS" --profile "$PROFILE"
+  run $task grad-ascent "$SEEDS" --profile "$PROFILE"
+done
+# (2) ablation on TF-Bind-8 and Levy (the default edit_t = 0.4 is the main run above)
+part ablation && for task in tfbind8 levy; do
+  run $task demo "$ABL_SEEDS" --profile "$PROFILE" --set edit=false --label "demo[$PROFILE,grad-only]"
+  run $task demo "$ABL_SEEDS" --profile "$PROFILE" --set ascent=false --label "demo[$PROFILE,diffusion-only]"
+  run $task demo "$ABL_SEEDS" --profile "$PROFILE" --set edit_t=0.2 --label "demo[$PROFILE,edit_t=0.2]"
+  run $task demo "$ABL_SEEDS" --profile "$PROFILE" --set edit_t=0.6 --label "demo[$PROFILE,edit_t=0.6]"
+done
+# (3) Tabs. 5-6: more ascent steps on TF-Bind-8
+if [ "$PROFILE" = paper ]; then T_SEEDS=$ABL_SEEDS; else T_SEEDS="0 1"; fi
+part steps && run tfbind8 demo "$T_SEEDS" --profile "$PROFILE" --set ascent_steps=200 --label "demo[$PROFILE,T=200]"
+part steps && run tfbind8 demo "$T_SEEDS" --profile "$PROFILE" --set ascent_steps=300 --label "demo[$PROFILE,T=300]"
+# tables
+if part tables; then
+  for p in 100 50; do
+    $MBO leaderboard --results-dir "$R" -Q 128 -p $p --format md --out "$R/leaderboard_p$p.md"
+  done
+  $MBO leaderboard --results-dir "$R" --format md --out "$R/leaderboard.md"
+  python benchmarks/demo_tables.py --results-dir "$R" --out "$R/tables.md"
+fi
+echo "[$(date -u +%H:%M:%S)] done"
