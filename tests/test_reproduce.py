@@ -43,7 +43,7 @@ N2CE, DEMO, DB, BNEM = ("Yu et al. (N2CE)", "Yuan et al. 2025 (DEMO)", "Trabucco
     (DEMO, "2", "DEMO", "tfbind10", "p100", "normalized", 128, 8, 0.762, 0.058, "s.e.", "demo"),
     # demo.md:567  "| TF8 | 8 | 0.980 ± 0.004 | 0.965 ± 0.008 | 0.420 ± 0.004 |" (DEMO, Grad-only, Diffusion-only)
     (DEMO, "ablation (Fig. 2a)", "Grad-only", "tfbind8", "p100", "normalized", 128, 8, 0.965, 0.008, "s.e.",
-     "demo[mode=grad_only]"),
+     "demo[edit=false]"),
     # baselines.md:461  "| CMA-ES | 0.953 ± 0.022 | 0.670 ± 0.023 | 0.465 ± 0.024 | 1.214 ± 0.732 (1.219 ± 0.738) | ..."
     (DB, "§9.1", "CMA-ES", "ant", "p100", "normalized", 128, 8, 1.214, 0.732, "std", "cma-es"),
     # baselines.md:465  "| MINs | 0.905 ± 0.052 | 0.616 ± 0.021 | 0.469 ± 0.023 [RM] | ..."
