@@ -355,7 +355,7 @@ class SlurmExecutor(Executor):
         submitit = require("submitit", extra="slurm")
         self.threads = cpus_per_run
         self.local = cluster == "local"
-        self._ex = submitit.AutoExecutor(folder=str(Path(folder) / "%j"), cluster=cluster)
+        self._ex = submitit.AutoExecutor(folder=str(folder), cluster=cluster)
         params: dict[str, Any] = {"name": "mbo-sweep", "timeout_min": time_min, "cpus_per_task": cpus_per_run,
                                   "gpus_per_node": gpus_per_run}
         if mem_gb:
