@@ -309,10 +309,21 @@ class RayExecutor(Executor):
     def _connect(self) -> None:
         import logging
 
-        if not self.ray.is_initialized():  # connected on first use, so a sweep with nothing to run starts nothing
-            self.ray.init(address=os.environ.get("RAY_ADDRESS") or None, log_to_driver=False,
-                          include_dashboard=False, logging_level=logging.WARNING)
-            self._own = True
+        if self.ray.is_initialized():
+            return
+        # connected on first use, so a sweep with nothing to run starts nothing
+        address = os.environ.get("RAY_ADDRESS") or None
+        if address and "RAY_AUTH_MODE" not in os.environ and _ray_token_available():
+            os.environ["RAY_AUTH_MODE"] = "token"  # `ray start` clusters (Ray >= 2.5x) require the token
+        try:
+            self.ray.init(address=address, log_to_driver=False, include_dashboard=False,
+                          logging_level=logging.WARNING)
+        except ConnectionError as exc:
+            raise ConfigError(f"cannot connect to the Ray cluster at RAY_ADDRESS={address}: {_describe(exc)}. "
+                              "Check `ray status` on the head node; a cluster with token authentication needs "
+                              "its token here (~/.ray/auth_token or RAY_AUTH_TOKEN) and RAY_AUTH_MODE=token"
+                              ) from None
+        self._own = True
 
     def next_result(self) -> tuple[int, dict[str, Any] | None, str | None]:
         self._connect()
@@ -339,6 +350,11 @@ class RayExecutor(Executor):
         self._queue.clear()
         if self._own:
             self.ray.shutdown()
+
+
+def _ray_token_available() -> bool:
+    return bool(os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
+                or Path("~/.ray/auth_token").expanduser().is_file())
 
 
 class SlurmExecutor(Executor):
