@@ -294,6 +294,8 @@ class RayExecutor(Executor):
     """
 
     def __init__(self, cpus_per_run: float = 1, gpus_per_run: float = 0, max_in_flight: int | None = None) -> None:
+        if os.environ.get("RAY_ADDRESS") and "RAY_AUTH_MODE" not in os.environ and _ray_token_available():
+            os.environ["RAY_AUTH_MODE"] = "token"  # `ray start` clusters (Ray >= 2.5x) want it; read at import
         self.ray = require("ray", extra="ray")
         self._own = False
         self.threads = max(1, round(cpus_per_run))
@@ -313,8 +315,6 @@ class RayExecutor(Executor):
             return
         # connected on first use, so a sweep with nothing to run starts nothing
         address = os.environ.get("RAY_ADDRESS") or None
-        if address and "RAY_AUTH_MODE" not in os.environ and _ray_token_available():
-            os.environ["RAY_AUTH_MODE"] = "token"  # `ray start` clusters (Ray >= 2.5x) require the token
         try:
             self.ray.init(address=address, log_to_driver=False, include_dashboard=False,
                           logging_level=logging.WARNING)
