@@ -29,8 +29,10 @@ timed "ray start --head" ray start --head --num-cpus 2 --port 6391 --temp-dir "$
 export RAY_ADDRESS
 RAY_ADDRESS=$(grep -o "ray start --address='[^']*'" "$out/ray-start.log" | head -1 | sed "s/.*='\(.*\)'/\1/")
 echo "RAY_ADDRESS=$RAY_ADDRESS"
-stop_ray() {  # only the processes of this head (not `ray stop`, which ends every Ray on the machine)
+stop_ray() {  # only this head's processes (`ray stop` would end every Ray on the machine); GCS needs SIGKILL
   pgrep -f "$raytmp" | xargs -r kill || true
+  sleep 3
+  pgrep -f "$raytmp" | xargs -r kill -9 || true
 }
 trap stop_ray EXIT
 timed "ray (RAY_ADDRESS)" mbo sweep "${grid[@]}" --executor ray --results-dir "$out/ray"
