@@ -295,7 +295,7 @@ class RayExecutor(Executor):
 
     def __init__(self, cpus_per_run: float = 1, gpus_per_run: float = 0, max_in_flight: int | None = None) -> None:
         if os.environ.get("RAY_ADDRESS") and "RAY_AUTH_MODE" not in os.environ and _ray_token_available():
-            os.environ["RAY_AUTH_MODE"] = "token"  # `ray start` clusters (Ray >= 2.5x) want it; read at import
+            os.environ["RAY_AUTH_MODE"] = "token"  # `ray start` clusters (recent Ray) want it; read at import
         self.ray = require("ray", extra="ray")
         self._own = False
         self.threads = max(1, round(cpus_per_run))
