@@ -100,18 +100,40 @@ def plan(task: str | Task, optimizer: str | type, *, seed: int = 0, budget: int 
 def execute(spec: RunSpec, results_dir: str | Path | None = None, force: bool = False) -> dict[str, Any]:
     """Run one spec, or return its stored record if it already finished (unless ``force``)."""
     root = store.results_dir(results_dir)
-    rid = spec.run_id
-    existing = store.find(root, rid)
-    if existing is not None and not force:
-        rec = store.read(existing)
-        if rec is not None and rec.get("status") == "ok":
-            rec["_path"] = str(existing)
-            rec["_cached"] = True
+    if not force:
+        rec = finished(spec, root)
+        if rec is not None:
             return rec
-    record = _run(spec, rid)
-    if existing is not None:  # the label may have changed; keep one file per run id
+    return save(run_spec(spec), root)
+
+
+def finished(spec: RunSpec, results_dir: str | Path | None = None) -> dict[str, Any] | None:
+    """The stored record of ``spec`` if it finished successfully (marked ``_cached``), else ``None``."""
+    root = store.results_dir(results_dir)
+    existing = store.find(root, spec.run_id)
+    if existing is None:
+        return None
+    rec = store.read(existing)
+    if rec is None or rec.get("status") != "ok":
+        return None
+    rec["_path"] = str(existing)
+    rec["_cached"] = True
+    return rec
+
+
+def run_spec(spec: RunSpec) -> dict[str, Any]:
+    """Run one spec and return its record, writing nothing (what a sweep's worker does)."""
+    return _run(spec, spec.run_id)
+
+
+def save(record: dict[str, Any], results_dir: str | Path | None = None) -> dict[str, Any]:
+    """Write a record made by :func:`run_spec` atomically; returns it with ``_path`` set."""
+    root = store.results_dir(results_dir)
+    existing = store.find(root, record["run_id"])
+    path = store.write(root, record)
+    if existing is not None and existing != path:  # the label changed; keep one file per run id
         existing.unlink(missing_ok=True)
-    record["_path"] = str(store.write(root, record))
+    record["_path"] = str(path)
     return record
 
 

@@ -1,22 +1,27 @@
-"""Running a grid of (task, optimizer, seed) in parallel worker processes, resumably.
+"""Running a grid of (task, optimizer, seed) on an executor, resumably.
 
 Each job is planned first (cheap); jobs whose run id already has a successful record are
-skipped, so a sweep killed half-way resumes where it stopped. Workers write their own
-records atomically; a failed run is recorded and the sweep goes on.
+skipped, so a sweep killed half-way resumes where it stopped. Workers (local processes,
+Ray tasks, Slurm array tasks; see :mod:`mbo.executors`) only run a job and return its
+record; the driver writes it atomically. A failed run is recorded and the sweep goes on.
 """
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mbo import store
+if TYPE_CHECKING:
+    from mbo.executors import Executor
 
 
 @dataclass(frozen=True)
 class Job:
+    """One (task, optimizer, seed) run of a sweep, as plain data a worker on another machine can plan.
+
+    ``results_dir`` is where the *driver* writes the record; workers never use it.
+    """
+
     task: str
     optimizer: str
     seed: int
@@ -27,6 +32,14 @@ class Job:
     data_dir: str | None
     results_dir: str
     force: bool
+
+
+def portable_name(name: str) -> str:
+    """``file.py:Class`` with the file's absolute path, so a worker in another directory finds it."""
+    path, sep, cls = name.rpartition(":")
+    if sep and path.endswith(".py") and not os.path.isabs(path):
+        return f"{os.path.abspath(path)}:{cls}"
+    return name
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -48,102 +61,85 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def _work(job: Job, threads: int) -> dict[str, Any]:
-    import torch
+def run_job(job: Job, threads: int = 0, quiet: bool = False) -> dict[str, Any]:
+    """Run one job and return its record, writing nothing: what every executor's worker does.
 
-    from mbo.harness import plan, execute
+    Args:
+        threads: torch threads for this run (0: leave torch's default).
+        quiet: no progress bars (a worker shares its terminal with the sweep's bar).
+    """
+    from mbo.harness import run_spec
 
+    if quiet:
+        os.environ["MBO_QUIET"] = "1"
     if threads:
+        import torch
+
         torch.set_num_threads(threads)
-    spec = plan(job.task, job.optimizer, seed=job.seed, budget=job.budget, profile=job.profile,
+    return run_spec(_plan(job))
+
+
+def _plan(job: Job):
+    from mbo.harness import plan
+
+    return plan(job.task, job.optimizer, seed=job.seed, budget=job.budget, profile=job.profile,
                 overrides=dict(job.overrides), device=job.device, data_dir=job.data_dir)
-    rec = execute(spec, job.results_dir, force=job.force)
-    return {k: rec.get(k) for k in ("task", "label", "seed", "status", "error", "summary", "timings",
-                                   "dataset_best", "num_clipped", "_path")}
 
 
 def pending(jobs: list[Job]) -> tuple[list[Job], int]:
     """Split off jobs that already have a successful record (unless ``force``)."""
-    from mbo.harness import plan
+    from mbo.harness import finished
 
     todo, done = [], 0
     for job in jobs:
-        if not job.force:
-            spec = plan(job.task, job.optimizer, seed=job.seed, budget=job.budget, profile=job.profile,
-                        overrides=dict(job.overrides), device=job.device, data_dir=job.data_dir)
-            path = store.find(Path(job.results_dir), spec.run_id)
-            if path is not None:
-                rec = store.read(path)
-                if rec is not None and rec.get("status") == "ok":
-                    done += 1
-                    continue
+        if not job.force and finished(_plan(job), job.results_dir) is not None:
+            done += 1
+            continue
         todo.append(job)
     return todo, done
 
 
-def run_sweep(jobs: list[Job], num_jobs: int = 1, on_result=None, executor: str = "local") -> list[dict[str, Any]]:
-    """Run ``jobs`` with ``num_jobs`` worker processes (1: in this process), or on Ray.
+def run_sweep(jobs: list[Job], executor: Executor | None = None, on_result=None, on_retry=None
+              ) -> list[dict[str, Any]]:
+    """Run ``jobs`` on ``executor`` (default: one at a time in this process); the driver writes each record.
 
-    ``executor="ray"`` submits each job as a Ray task: to a running cluster when
-    ``$RAY_ADDRESS`` is set (every node needs mbo installed and the results directory on a
-    shared file system), else to a local Ray instance. ``on_result`` is called with each
-    finished job's summary (for progress display).
+    Each record is written (atomically, by :func:`mbo.harness.save`) as soon as its run
+    returns, so an interrupted sweep keeps every finished run. A job whose worker was lost
+    is retried once (``on_retry(job, why)`` is told); if it is lost again its summary says
+    so and no record is written, so the next sweep runs it again. ``on_result`` gets each
+    finished record (for progress display). On Ctrl-C (KeyboardInterrupt) the executor
+    stops every run in progress and the exception propagates.
     """
-    if executor == "ray":
-        return _run_ray(jobs, num_jobs, on_result)
-    if executor != "local":
-        from mbo.errors import ConfigError
+    from mbo.executors import InProcess
+    from mbo.harness import save
 
-        raise ConfigError(f"executor must be 'local' or 'ray', got {executor!r}")
-    results = []
-    if num_jobs <= 1:  # in this process, with torch's default threads (same as `mbo run`)
-        threads = 0
-        for job in jobs:
-            res = _work(job, threads)
-            results.append(res)
+    executor = executor if executor is not None else InProcess()
+    results: list[dict[str, Any]] = []
+    retried: set[int] = set()
+    with executor:
+        for key, job in enumerate(jobs):
+            executor.submit(key, job)
+        left = len(jobs)
+        while left:
+            key, rec, error = executor.next_result()
+            job = jobs[key]
+            if error is not None and key not in retried:
+                retried.add(key)
+                if on_retry:
+                    on_retry(job, error)
+                executor.submit(key, job)
+                continue
+            left -= 1
+            if error is None:
+                rec = save(rec, job.results_dir)
+            else:
+                rec = _lost(job, f"worker lost twice; last: {error.splitlines()[0]}")
+            results.append(rec)
             if on_result:
-                on_result(res)
-        return results
-    import multiprocessing as mp
-
-    threads = max(1, (os.cpu_count() or 1) // num_jobs)
-    with ProcessPoolExecutor(max_workers=num_jobs, mp_context=mp.get_context("spawn")) as pool:
-        futures = {pool.submit(_work, job, threads): job for job in jobs}
-        for fut in as_completed(futures):
-            job = futures[fut]
-            try:
-                res = fut.result()
-            except Exception as exc:  # a worker died (e.g. out of memory): report, keep going
-                res = _lost(job, f"worker crashed: {type(exc).__name__}: {exc}")
-            results.append(res)
-            if on_result:
-                on_result(res)
-    return results
-
-
-def _run_ray(jobs: list[Job], num_jobs: int, on_result) -> list[dict[str, Any]]:
-    from mbo.errors import require
-
-    ray = require("ray", extra="ray")
-    ray.init(address=os.environ.get("RAY_ADDRESS"), ignore_reinit_error=True, log_to_driver=False,
-             include_dashboard=False)
-    threads = max(1, (os.cpu_count() or 1) // max(1, num_jobs))
-    remote = ray.remote(num_cpus=threads)(_work)
-    pending_refs = {remote.remote(job, threads): job for job in jobs}
-    results = []
-    while pending_refs:
-        done, _ = ray.wait(list(pending_refs), num_returns=1)
-        job = pending_refs.pop(done[0])
-        try:
-            res = ray.get(done[0])
-        except Exception as exc:  # a task or node died: report, keep going
-            res = _lost(job, f"ray task failed: {type(exc).__name__}: {exc}")
-        results.append(res)
-        if on_result:
-            on_result(res)
+                on_result(rec)
     return results
 
 
 def _lost(job: Job, why: str) -> dict[str, Any]:
-    """The summary of a job whose worker died before it could write a record."""
+    """The summary of a job whose worker died before it could return a record."""
     return {"task": job.task, "label": job.optimizer, "seed": job.seed, "status": "failed", "error": why}

@@ -1,12 +1,16 @@
 """Misbehaving optimizers for the harness tests (loaded as ``tests/faulty.py:Class``)."""
 from __future__ import annotations
 
+import os
+import signal
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from mbo.core import Optimizer
+from mbo.progress import progress
 
 
 class _Base(Optimizer):
@@ -64,4 +68,44 @@ class Slow(_Base):
 
     def propose(self, n):
         time.sleep(self.config.sleep)
+        return self.data_.space.sample(n, np.random.default_rng(self.seed))
+
+
+class DiesOnce(_Base):
+    """Kills its own process (like the out-of-memory killer) in its first ``deaths`` attempts.
+
+    ``marker`` is a file that counts the attempts across processes.
+    """
+
+    name = "dies"
+
+    @dataclass
+    class Config:
+        marker: str = ""
+        deaths: int = 1
+
+    def fit(self, data):
+        marker = Path(self.config.marker)
+        attempts = len(marker.read_text().splitlines()) if marker.exists() else 0
+        if attempts < self.config.deaths:
+            with open(marker, "a") as fh:
+                fh.write(f"{os.getpid()}\n")
+            os.kill(os.getpid(), signal.SIGKILL)
+        self.data_ = data
+
+    def propose(self, n):
+        return self.data_.space.sample(n, np.random.default_rng(self.seed))
+
+
+class Chatty(_Base):
+    """Shows a progress bar while it fits (to test whose bars a sweep draws)."""
+
+    name = "chatty"
+
+    def fit(self, data):
+        for _ in progress(range(30), desc="chatty-fit"):
+            time.sleep(0.02)
+        self.data_ = data
+
+    def propose(self, n):
         return self.data_.space.sample(n, np.random.default_rng(self.seed))

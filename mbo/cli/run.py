@@ -6,6 +6,7 @@ import os
 import click
 
 from mbo.cli import options
+from mbo.executors import EXECUTORS
 
 
 def _fmt_summary(rec: dict) -> str:
@@ -71,24 +72,47 @@ def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, label, 
 @click.option("--profile", default=None)
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override applied to every optimizer that has the field.")
-@click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes (or Ray CPUs).")
-@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="local worker processes, or Ray (a cluster when $RAY_ADDRESS is set; pip install 'mbo[ray]').")
+@click.option("--executor", type=click.Choice(EXECUTORS), default="local", show_default=True,
+              help="local: worker processes here; ray: a Ray cluster ($RAY_ADDRESS, else a local one; "
+                   "pip install 'mbo[ray]'); slurm: one array job (pip install 'mbo[slurm]'); "
+                   "slurm-local: the Slurm path run by submitit on this machine, to try a sweep first.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Runs at once. local: worker processes (default 1: in this process, with per-run progress "
+                   "bars); ray, slurm: a cap (default: as many as the cluster gives).")
+@click.option("--cpus-per-run", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="CPU cores (torch threads) per run [default: local, the CPUs / --jobs; ray, slurm: 1].")
+@click.option("--gpus-per-run", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="GPUs per run; a fraction shares a GPU (ray, local). Local workers are spread over the "
+                   "visible GPUs through CUDA_VISIBLE_DEVICES.")
+@click.option("--slurm-partition", default=None, help="Slurm partition.")
+@click.option("--slurm-time", type=click.IntRange(min=1), default=60, show_default=True,
+              help="Slurm time limit per run, in minutes.")
+@click.option("--slurm-mem-gb", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Slurm memory per run, in GB.")
+@click.option("--slurm-folder", default=None,
+              help="submitit's folder for job files and logs, on a file system the nodes share "
+                   "[default: <results-dir>/slurm].")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--force", is_flag=True)
 @options.data_dir
 @options.results_dir
 @options.quiet
-def sweep_cmd(tasks, optimizers, seeds, budget, profile, sets, jobs, executor, device, force, data_dir,
-              results_dir, quiet):
-    """Run every (task, optimizer, seed) of a grid; finished runs are skipped, so it resumes."""
+def sweep_cmd(tasks, optimizers, seeds, budget, profile, sets, executor, jobs, cpus_per_run, gpus_per_run,
+              slurm_partition, slurm_time, slurm_mem_gb, slurm_folder, device, force, data_dir, results_dir, quiet):
+    """Run every (task, optimizer, seed) of a grid; finished runs are skipped, so it resumes.
+
+    Workers return each record to this process, which writes it: a cluster needs no shared results
+    folder. Ctrl-C stops every run in progress within seconds and keeps the finished ones.
+    """
     import dataclasses
+    import signal
 
     from mbo.config import parse_assignments
+    from mbo.executors import make_executor
     from mbo.harness import optimizer_class, make_task
-    from mbo.progress import enabled
+    from mbo.progress import SweepBar
     from mbo.store import results_dir as resolve_results
-    from mbo.sweep import Job, parse_seeds, pending, run_sweep
+    from mbo.sweep import Job, parse_seeds, pending, portable_name, run_sweep
 
     if quiet:
         os.environ["MBO_QUIET"] = "1"
@@ -101,29 +125,47 @@ def sweep_cmd(tasks, optimizers, seeds, budget, profile, sets, jobs, executor, d
     for o in opt_names:
         fields = {f.name for f in dataclasses.fields(optimizer_class(o).Config)}
         per_opt[o] = tuple(sorted((k, v) for k, v in overrides.items() if k in fields))
-    root = str(resolve_results(results_dir))
-    jobs_all = [Job(t, o, s, budget, profile, per_opt[o], device, data_dir, root, force)
+    root = str(resolve_results(results_dir).resolve())
+    jobs_all = [Job(portable_name(t), portable_name(o), s, budget, profile, per_opt[o], device, data_dir, root,
+                    force)
                 for t in task_names for o in opt_names for s in parse_seeds(seeds)]
+    runner = make_executor(executor, jobs=jobs, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run,
+                           slurm_folder=slurm_folder or os.path.join(root, "slurm"),
+                           slurm_partition=slurm_partition, slurm_time=slurm_time, slurm_mem_gb=slurm_mem_gb)
     todo, done = pending(jobs_all)
-    click.echo(f"sweep: {len(jobs_all)} runs, {done} already finished, {len(todo)} to run with {jobs} worker(s)"
-               + (" on Ray" if executor == "ray" else ""))
-    bar = None
-    if enabled():
-        from tqdm.auto import tqdm
+    where = {"local": f"with {jobs or 1} worker(s)", "ray": "on Ray", "slurm": "on Slurm",
+             "slurm-local": "on submitit's local executor"}[executor]
+    click.echo(f"sweep: {len(jobs_all)} runs, {done} already finished, {len(todo)} to run {where}")
+    bar = SweepBar(len(jobs_all), done)
 
-        bar = tqdm(total=len(todo), desc="sweep", dynamic_ncols=True)
+    finished: list = []
 
-    def report(res):
-        line = f"{res['task']} / {res['label']} / seed {res['seed']}: {_fmt_summary(res)}"
-        (bar.write if bar else click.echo)(line)
-        if bar:
-            bar.update(1)
+    def report(rec):
+        finished.append(rec)
+        bar.write(f"{rec['task']} / {rec['label']} / seed {rec['seed']}: {_fmt_summary(rec)}")
+        bar.advance(rec.get("status") == "ok")
 
-    results = run_sweep(todo, jobs, on_result=report, executor=executor)
-    if bar:
+    def retry(job, why):
+        bar.write(f"{job.task} / {job.optimizer} / seed {job.seed}: worker lost ({why.splitlines()[0]}); "
+                  "retrying once")
+
+    def stop(signum, frame):  # `kill` (SIGTERM) stops a sweep as cleanly as Ctrl-C
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        run_sweep(todo, runner, on_result=report, on_retry=retry)
+    except KeyboardInterrupt:
         bar.close()
-    failed = sum(r.get("status") != "ok" for r in results)
-    click.echo(f"sweep done: {len(results) - failed} ok, {failed} failed; records in {root}")
+        ok = sum(r.get("status") == "ok" for r in finished)
+        click.echo(f"sweep interrupted: {ok} finished run(s) of this sweep recorded in {root}; "
+                   f"{len(todo) - len(finished)} not run. Run the same command to resume.", err=True)
+        raise SystemExit(130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    bar.close()
+    failed = sum(r.get("status") != "ok" for r in finished)
+    click.echo(f"sweep done: {len(finished) - failed} ok, {failed} failed; records in {root}")
     if failed:
         raise SystemExit(1)
 
