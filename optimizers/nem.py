@@ -317,13 +317,15 @@ class EnergyNet(nn.Module):
     """Residual energy ``R_θ(u, t)`` ``[n]``: Linear → GELU/SiLU → residual blocks → head.
 
     Inputs are ``[u, emb(t)]`` (``fourier_scale=None``) or, as in the reference GMM network, each
-    coordinate's own 128-wide sinusoidal embedding at ``fourier_scale`` beside emb(t).
+    coordinate's own 128-wide sinusoidal embedding at ``fourier_scale`` beside emb(t). ``emb(t)`` is the
+    sinusoidal embedding of ``time_scale · t`` (reference: 1).
     """
 
     def __init__(self, dim: int, hidden: int = 256, num_blocks: int = 3, head: str = "scalar",
-                 fourier_scale: float | None = None, activation: str = "silu", emb: int = 128) -> None:
+                 fourier_scale: float | None = None, activation: str = "silu", emb: int = 128,
+                 time_scale: float = 1.0) -> None:
         super().__init__()
-        self.emb, self.fourier_scale = emb, fourier_scale
+        self.emb, self.fourier_scale, self.time_scale = emb, fourier_scale, time_scale
         in_dim = emb * (dim + 1) if fourier_scale is not None else dim + emb
         self.act = nn.GELU() if activation == "gelu" else nn.SiLU()
         self.inp = nn.Linear(in_dim, hidden)
@@ -333,7 +335,7 @@ class EnergyNet(nn.Module):
         self.c = nn.Parameter(torch.zeros(()))
 
     def forward(self, u: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        feats = [sinusoidal(t, self.emb)]
+        feats = [sinusoidal(t, self.emb, self.time_scale)]
         if self.fourier_scale is None:
             feats.insert(0, u)
         else:
@@ -367,12 +369,16 @@ class EnergyMatchingSampler:
         device: torch device.
         generator: the source of all training and sampling noise.
         initial_buffer: ``[m, d]`` start of the buffer (``None``: draws from the SDE prior).
+        buffer_energy_max: SDE samples with ``R_0 ≥`` this are not added to the buffer (``None``: all are,
+            as in the reference code).
         net: the energy network ``(u [n, d], t [n]) → [n]`` (default: :class:`EnergyNet` from the config).
         project: applied to noise and samples (e.g. mean-free projection), or ``None``.
     """
 
     def __init__(self, residual_energy, dim: int, config: NEMConfig, *, device, generator: torch.Generator,
-                 initial_buffer: torch.Tensor | None = None, net: nn.Module | None = None, project=None) -> None:
+                 initial_buffer: torch.Tensor | None = None, net: nn.Module | None = None, project=None,
+                 buffer_energy_max: float | None = None) -> None:
+        self.buffer_energy_max = buffer_energy_max
         self.energy, self.dim, self.cfg, self.device, self.gen, self.project = (residual_energy, dim, config,
                                                                                   device, generator, project)
         self.bootstrap = isinstance(config, BNEMConfig)
@@ -385,7 +391,8 @@ class EnergyMatchingSampler:
             kappa = config.bootstrap_kappa or config.sigma_max**2 / 16
             self.taus = bootstrap_grid(self.schedule, kappa).to(device)
         self.history: list[float] = []
-        self.counts = {"targets": 0, "nonfinite_targets": 0, "bootstrap_eligible": 0, "bootstrap_accepted": 0}
+        self.counts = {"targets": 0, "nonfinite_targets": 0, "bootstrap_eligible": 0, "bootstrap_accepted": 0,
+                       "buffer_added": 0}
 
     def stats(self) -> dict:
         c = self.counts
@@ -504,6 +511,9 @@ class EnergyMatchingSampler:
                     p_ema.mul_(cfg.ema_beta).add_(p, alpha=1 - cfg.ema_beta)
             new = self.sample(cfg.samples_per_epoch)
             new = new[torch.isfinite(new).all(-1)]
+            if self.buffer_energy_max is not None:
+                new = new[self.energy(new) < self.buffer_energy_max]
+            self.counts["buffer_added"] += len(new)
             self.buffer = torch.cat([self.buffer, new])[-cfg.buffer_size:]
             if callback is not None:
                 callback(epoch, self)
