@@ -133,3 +133,22 @@ def test_configs_validate():
         NEMConfig(selection="best")
     assert BNEMConfig().t0_weight == 0.5 and NEMConfig().t0_weight == 0.0
     assert set(NEM.profiles) == set(BNEM.profiles) == {"paper", "quick", "smoke"}
+
+
+def test_optimizer_logs_temperature_and_prior_and_moves_towards_higher_predictions():
+    from tests.conftest import TinyContinuous
+
+    data = TinyContinuous().offline_data()
+    opt = BNEM(BNEMConfig(**{**BNEM.profiles["smoke"], "epochs": 4, "steps_per_epoch": 10}), seed=0)
+    with pytest.raises(Exception, match="before fit"):
+        opt.propose(4)
+    opt.fit(data)
+    x = opt.propose(64)
+    lo, hi = data.space.bounds
+    assert x.shape == (64, 2) and np.all(x >= lo) and np.all(x <= hi)
+    diag = opt.diagnostics()
+    assert diag["temperature"] > 0 and diag["prior_var"] == 1.0
+    assert 0 <= diag["bootstrap_acceptance"] <= 1 and diag["nonfinite_targets"] == 0
+    with torch.no_grad():
+        pred_data = opt.surrogate_.predict(opt.surrogate_.encoder.encode(data.x)).mean()
+    assert diag["proposal_mean_prediction"] > float(pred_data)      # the tilt exp(f̂/T) shifts the samples up
