@@ -46,8 +46,8 @@ PROFILES = {
                              epochs=40, samples_per_epoch=512, sde_steps=100, hidden=128, energy_head="norm_sum"),
     ("dw4", "paper"): dict(sigma_min=1e-4, sigma_max=3.0, num_mc=1000, batch_size=512, steps_per_epoch=100,
                            epochs=250, samples_per_epoch=1024, sde_steps=1000, hidden=128),
-    ("dw4", "quick"): dict(sigma_min=1e-4, sigma_max=3.0, num_mc=100, batch_size=256, steps_per_epoch=50,
-                           epochs=30, samples_per_epoch=512, sde_steps=200, hidden=128),
+    ("dw4", "quick"): dict(sigma_min=1e-4, sigma_max=3.0, num_mc=100, batch_size=128, steps_per_epoch=50,
+                           epochs=30, samples_per_epoch=256, sde_steps=100, hidden=128),
 }
 # Not config fields of the sampler: the time-embedding scale of the energy network and the buffer's energy
 # filter. ``paper`` keeps the reference (scale 1, no filter); with them our CPU-sized GMM-40 runs diverged
@@ -61,7 +61,7 @@ EXTRA = {("gmm40", "paper"): dict(time_scale=1.0, buffer_energy_max=None),
 BNEM_EXTRA = {("gmm40", "paper"): dict(num_mc=100, num_mc_bootstrap=80),
               ("gmm40", "quick"): dict(num_mc=100, num_mc_bootstrap=40),
               ("dw4", "paper"): dict(num_mc=100, num_mc_bootstrap=80),
-              ("dw4", "quick"): dict(num_mc=100, num_mc_bootstrap=40)}
+              ("dw4", "quick"): dict(num_mc=50, num_mc_bootstrap=40)}
 
 
 class PairEnergyNet(nn.Module):
