@@ -132,13 +132,13 @@ def reference_set(target_name: str, target, seed: int) -> torch.Tensor:
     return target.sample(1000, gen) if target_name == "gmm40" else target.reference_samples(1000, gen)
 
 
-def run_one(target_name: str, method: str, profile: str, seed: int, device) -> dict:
+def run_one(target_name: str, method: str, profile: str, seed: int, device, prior_refresh: float = 0.0) -> dict:
     cfg, target, energy, net, project, buffer_energy_max = build(target_name, method, profile)
     torch.manual_seed(seed)
     gen = torch.Generator(device=device).manual_seed(seed)
     start = time.time()
     sampler = EnergyMatchingSampler(energy, target.dim, cfg, device=device, generator=gen, net=net, project=project,
-                                    buffer_energy_max=buffer_energy_max)
+                                    buffer_energy_max=buffer_energy_max, prior_refresh=prior_refresh)
     sampler.train()
     train_s = time.time() - start
     unit = target.scale if target_name == "gmm40" else 1.0
@@ -148,6 +148,7 @@ def run_one(target_name: str, method: str, profile: str, seed: int, device) -> d
     online = evaluate(target_name, target, ref, samples["online"])
     ema = evaluate(target_name, target, ref, samples["ema"])
     rec = {"target": target_name, "method": method, "seed": seed, "profile": profile, "samples_from": "online",
+           "prior_refresh": prior_refresh,
            **online, "ema_network": ema, "train_s": round(train_s, 1), **EXTRA[(target_name, profile)],
            "total_s": round(time.time() - start, 1), "sampler_stats": sampler.stats(), "config": asdict(cfg),
            "samples": {k: v.tolist() for k, v in samples.items()},
@@ -180,12 +181,14 @@ def main() -> None:
     ap.add_argument("--profile", choices=["quick", "paper"], default="quick")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--floor-repeats", type=int, default=3, help="repeats of the exact-sample floor (0: skip)")
+    ap.add_argument("--prior-refresh", type=float, default=0.0,
+                    help="add this fraction of samples_per_epoch as fresh prior draws to the buffer each epoch")
     ap.add_argument("--json", required=True, help="output file: a JSON list, one object per seed")
     args = ap.parse_args()
     device = torch.device(args.device)
     recs = []
     for seed in parse_seeds(args.seeds):
-        rec = run_one(args.target, args.method, args.profile, seed, device)
+        rec = run_one(args.target, args.method, args.profile, seed, device, args.prior_refresh)
         recs.append(rec)
         keys = ("target", "method", "seed", "x_w2", "e_w2", "tv", "true_w2", "dropped", "modes_covered",
                 "median_energy", "train_s", "ema_network")

@@ -371,14 +371,16 @@ class EnergyMatchingSampler:
         initial_buffer: ``[m, d]`` start of the buffer (``None``: draws from the SDE prior).
         buffer_energy_max: SDE samples with ``R_0 ≥`` this are not added to the buffer (``None``: all are,
             as in the reference code).
+        prior_refresh: per epoch, also add ``prior_refresh · samples_per_epoch`` fresh draws of the SDE prior
+            to the buffer, so the far field stays in the training distribution (reference: 0).
         net: the energy network ``(u [n, d], t [n]) → [n]`` (default: :class:`EnergyNet` from the config).
         project: applied to noise and samples (e.g. mean-free projection), or ``None``.
     """
 
     def __init__(self, residual_energy, dim: int, config: NEMConfig, *, device, generator: torch.Generator,
                  initial_buffer: torch.Tensor | None = None, net: nn.Module | None = None, project=None,
-                 buffer_energy_max: float | None = None) -> None:
-        self.buffer_energy_max = buffer_energy_max
+                 buffer_energy_max: float | None = None, prior_refresh: float = 0.0) -> None:
+        self.buffer_energy_max, self.prior_refresh = buffer_energy_max, prior_refresh
         self.energy, self.dim, self.cfg, self.device, self.gen, self.project = (residual_energy, dim, config,
                                                                                   device, generator, project)
         self.bootstrap = isinstance(config, BNEMConfig)
@@ -514,6 +516,8 @@ class EnergyMatchingSampler:
             if self.buffer_energy_max is not None:
                 new = new[self.energy(new) < self.buffer_energy_max]
             self.counts["buffer_added"] += len(new)
+            if self.prior_refresh > 0:
+                new = torch.cat([new, self.prior(int(round(self.prior_refresh * cfg.samples_per_epoch)))])
             self.buffer = torch.cat([self.buffer, new])[-cfg.buffer_size:]
             if callback is not None:
                 callback(epoch, self)

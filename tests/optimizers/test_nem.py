@@ -152,3 +152,15 @@ def test_optimizer_logs_temperature_and_prior_and_moves_towards_higher_predictio
     with torch.no_grad():
         pred_data = opt.surrogate_.predict(opt.surrogate_.encoder.encode(data.x)).mean()
     assert diag["proposal_mean_prediction"] > float(pred_data)      # the tilt exp(f̂/T) shifts the samples up
+
+
+def test_buffer_energy_filter_and_prior_refresh():
+    cfg = NEMConfig(**{**NEM.profiles["smoke"], "prior_var": None, "sigma_max": 1.0, "epochs": 1,
+                       "samples_per_epoch": 40})
+    gen = torch.Generator().manual_seed(0)
+    sampler = EnergyMatchingSampler(lambda u: (u**2).sum(-1) * 1e3, 2, cfg, device="cpu", generator=gen,
+                                    buffer_energy_max=1.0, prior_refresh=0.5)
+    start = len(sampler.buffer)
+    sampler.train()
+    added = sampler.counts["buffer_added"]
+    assert added < 40 and len(sampler.buffer) == start + added + 20   # filtered SDE samples, plus 20 prior draws
