@@ -52,7 +52,8 @@ def boltzmann_table(results_dir: str) -> None:
     for r in recs:
         for net, m in (("online", r), ("ema", r["ema_network"])):
             keys = ("x_w2", "e_w2", "tv", "tv_kept", "true_w2", "dropped", "modes_covered")
-            print(f"| {r['target']} | {r['method']} | {r['profile']} | {r['seed']} | {net} | " +
+            method = r["method"] + (f" (prior refresh {r['prior_refresh']})" if r.get("prior_refresh") else "")
+            print(f"| {r['target']} | {method} | {r['profile']} | {r['seed']} | {net} | " +
                   " | ".join(fmt(m.get(k)) for k in keys) + f" | {r['train_s']:.0f} |")
     floors = {r["target"]: r["floor"] for r in recs if "floor" in r}
     for target, fl in floors.items():
