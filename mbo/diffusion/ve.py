@@ -84,12 +84,6 @@ class VESchedule:
         u1 = c * _COSINE_S
         return smax2 * 4.0 * c * torch.sin(u) * torch.cos(u) ** 3 / math.cos(u1) ** 4
 
-    def time_of_sigma2(self, target: float, grid: int = 100_000) -> float:
-        """Smallest t on a uniform grid of ``grid`` points with σ_t² ≥ ``target`` (1.0 if none)."""
-        t = torch.linspace(0.0, 1.0, grid, dtype=torch.float64)
-        above = (self.sigma2(t) >= target).nonzero()
-        return float(t[above[0, 0]]) if len(above) else 1.0
-
 
 ScoreFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
