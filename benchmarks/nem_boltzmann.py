@@ -23,7 +23,7 @@ import json
 import platform
 import statistics
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import torch
 from torch import nn
@@ -132,8 +132,11 @@ def reference_set(target_name: str, target, seed: int) -> torch.Tensor:
     return target.sample(1000, gen) if target_name == "gmm40" else target.reference_samples(1000, gen)
 
 
-def run_one(target_name: str, method: str, profile: str, seed: int, device, prior_refresh: float = 0.0) -> dict:
+def run_one(target_name: str, method: str, profile: str, seed: int, device, prior_refresh: float = 0.0,
+            score_clip: float | None = None) -> dict:
     cfg, target, energy, net, project, buffer_energy_max = build(target_name, method, profile)
+    if score_clip is not None:
+        cfg = replace(cfg, score_clip=score_clip)
     torch.manual_seed(seed)
     gen = torch.Generator(device=device).manual_seed(seed)
     start = time.time()
@@ -183,12 +186,14 @@ def main() -> None:
     ap.add_argument("--floor-repeats", type=int, default=3, help="repeats of the exact-sample floor (0: skip)")
     ap.add_argument("--prior-refresh", type=float, default=0.0,
                     help="add this fraction of samples_per_epoch as fresh prior draws to the buffer each epoch")
+    ap.add_argument("--score-clip", type=float, default=None,
+                    help="override the sampling score clip (reference HEAD 1000; af2c1bb 50 NEM / 70 BNEM)")
     ap.add_argument("--json", required=True, help="output file: a JSON list, one object per seed")
     args = ap.parse_args()
     device = torch.device(args.device)
     recs = []
     for seed in parse_seeds(args.seeds):
-        rec = run_one(args.target, args.method, args.profile, seed, device, args.prior_refresh)
+        rec = run_one(args.target, args.method, args.profile, seed, device, args.prior_refresh, args.score_clip)
         recs.append(rec)
         keys = ("target", "method", "seed", "x_w2", "e_w2", "tv", "true_w2", "dropped", "modes_covered",
                 "median_energy", "train_s", "ema_network")

@@ -53,6 +53,8 @@ def boltzmann_table(results_dir: str) -> None:
         for net, m in (("online", r), ("ema", r["ema_network"])):
             keys = ("x_w2", "e_w2", "tv", "tv_kept", "true_w2", "dropped", "modes_covered")
             method = r["method"] + (f" (prior refresh {r['prior_refresh']})" if r.get("prior_refresh") else "")
+            if r["config"]["score_clip"] != 1000.0:
+                method += f" (score clip {r['config']['score_clip']:g})"
             print(f"| {r['target']} | {method} | {r['profile']} | {r['seed']} | {net} | " +
                   " | ".join(fmt(m.get(k)) for k in keys) + f" | {r['train_s']:.0f} |")
     floors = {r["target"]: r["floor"] for r in recs if "floor" in r}
