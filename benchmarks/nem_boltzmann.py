@@ -134,10 +134,10 @@ def reference_set(target_name: str, target, seed: int) -> torch.Tensor:
 
 def run_one(target_name: str, method: str, profile: str, seed: int, device, prior_refresh: float = 0.0,
             score_clip: float | None = None) -> dict:
+    torch.manual_seed(seed)  # before build(): the network's initialisation comes from the seed
     cfg, target, energy, net, project, buffer_energy_max = build(target_name, method, profile)
     if score_clip is not None:
         cfg = replace(cfg, score_clip=score_clip)
-    torch.manual_seed(seed)
     gen = torch.Generator(device=device).manual_seed(seed)
     start = time.time()
     sampler = EnergyMatchingSampler(energy, target.dim, cfg, device=device, generator=gen, net=net, project=project,
@@ -151,7 +151,7 @@ def run_one(target_name: str, method: str, profile: str, seed: int, device, prio
     online = evaluate(target_name, target, ref, samples["online"])
     ema = evaluate(target_name, target, ref, samples["ema"])
     rec = {"target": target_name, "method": method, "seed": seed, "profile": profile, "samples_from": "online",
-           "prior_refresh": prior_refresh,
+           "prior_refresh": prior_refresh, "init_seeded": True,
            **online, "ema_network": ema, "train_s": round(train_s, 1), **EXTRA[(target_name, profile)],
            "total_s": round(time.time() - start, 1), "sampler_stats": sampler.stats(), "config": asdict(cfg),
            "samples": {k: v.tolist() for k, v in samples.items()},

@@ -3,7 +3,7 @@
 set -eu
 seeds=${1:-0}
 mkdir -p results/nem
-for method in nem bnem; do
+for method in ${METHODS:-nem bnem}; do
   for s in $(echo "$seeds" | tr ',' ' '); do
     python benchmarks/nem_boltzmann.py --target dw4 --method "$method" --profile quick --seeds "$s" \
       --floor-repeats 3 --json "results/nem/dw4_${method}_quick_s${s}.json" > "results/nem/dw4_${method}_quick_s${s}.log" 2>&1
