@@ -6,6 +6,7 @@ or the mean of the Q normalized scores (or raw scores with ``raw=True``).
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ def load_records(results_dir: str | Path | None = None, include_failed: bool = F
         if rec.get("status") != "ok" and not include_failed:
             continue
         row = {k: rec.get(k) for k in ("run_id", "task", "optimizer", "label", "profile", "seed",
-                                       "budget", "status", "error", "device", "num_clipped")}
+                                       "budget", "status", "error", "device", "num_clipped", "code_hash")}
         summ = rec.get("summary") or {}
         for key, val in (summ.get("normalized") or {}).items():
             row[key] = val
@@ -42,7 +43,14 @@ def load_records(results_dir: str | Path | None = None, include_failed: bool = F
             row[f"time_{key}"] = val
         row["path"] = rec.get("_path")
         rows.append(row)
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    if not df.empty:  # one label's runs should come from one version of the optimizer and task code
+        for (task, label), hashes in df.fillna({"code_hash": "none"}).groupby(["task", "label"])["code_hash"]:
+            if hashes.nunique() > 1:
+                warnings.warn(f"{label} on {task}: its runs come from {hashes.nunique()} versions of the code "
+                              f"(code hashes {', '.join(sorted(hashes.unique()))}); re-run the old ones or give "
+                              "the new code its own --label", stacklevel=2)
+    return df
 
 
 def _column(percentile: str | int, raw: bool) -> str:
@@ -78,7 +86,7 @@ def leaderboard(df: pd.DataFrame, percentile: str | int = 100, budget: int | Non
         if df.empty:
             raise ConfigError(f"no runs with budget Q={budget}")
     for task, group in df.groupby("task"):
-        budgets = sorted(group["budget"].unique())
+        budgets = sorted(int(b) for b in group["budget"].unique())
         if len(budgets) > 1:
             raise ConfigError(f"task {task!r} has runs with several budgets {budgets}; "
                               f"pick one with --budget (e.g. --budget {budgets[-1]})")

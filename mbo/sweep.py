@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mbo import store
 
 
 @dataclass(frozen=True)
@@ -38,9 +37,13 @@ def parse_seeds(text: str) -> list[int]:
         for part in str(text).split(","):
             lo, sep, hi = part.strip().partition("-")
             if sep:
+                if int(hi) < int(lo):
+                    raise ConfigError(f"seed range {part.strip()!r} is reversed; write {hi.strip()}-{lo.strip()}")
                 seeds.extend(range(int(lo), int(hi) + 1))
             elif lo:
                 seeds.append(int(lo))
+    except ConfigError:
+        raise
     except ValueError:
         raise ConfigError(f"seeds must look like 0-4 or 0,1,2; got {text!r}") from None
     if not seeds:
@@ -59,24 +62,21 @@ def _work(job: Job, threads: int) -> dict[str, Any]:
                 overrides=dict(job.overrides), device=job.device, data_dir=job.data_dir)
     rec = execute(spec, job.results_dir, force=job.force)
     return {k: rec.get(k) for k in ("task", "label", "seed", "status", "error", "summary", "timings",
-                                   "dataset_best", "num_clipped", "_path")}
+                                   "dataset_best", "num_clipped", "_path", "_kept_ok")}
 
 
 def pending(jobs: list[Job]) -> tuple[list[Job], int]:
     """Split off jobs that already have a successful record (unless ``force``)."""
-    from mbo.harness import plan
+    from mbo.harness import cached, plan
 
     todo, done = [], 0
     for job in jobs:
         if not job.force:
             spec = plan(job.task, job.optimizer, seed=job.seed, budget=job.budget, profile=job.profile,
                         overrides=dict(job.overrides), device=job.device, data_dir=job.data_dir)
-            path = store.find(Path(job.results_dir), spec.run_id)
-            if path is not None:
-                rec = store.read(path)
-                if rec is not None and rec.get("status") == "ok":
-                    done += 1
-                    continue
+            if cached(spec, Path(job.results_dir))[0] is not None:  # ok and same code hash
+                done += 1
+                continue
         todo.append(job)
     return todo, done
 
