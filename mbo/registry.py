@@ -57,7 +57,8 @@ def _classes_hint(kind: str, file: str) -> str:
     except ConfigError:
         return ""
     found = [n for n, obj in vars(module).items()
-             if isinstance(obj, type) and issubclass(obj, base) and obj.__module__ == module.__name__]
+             if isinstance(obj, type) and issubclass(obj, base) and obj.__module__ == module.__name__
+             and not n.startswith("_")]
     return f" ({kind} classes there: {', '.join(found)})" if found else ""
 
 

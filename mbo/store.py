@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 import re
 import secrets
 import time
@@ -103,11 +104,15 @@ def prepare(root: Path) -> Path:
 
 
 def clean_stale(root: Path, max_age: float = STALE_TEMP_SECONDS) -> int:
-    """Delete temporary files older than ``max_age`` seconds left by killed writers; returns how many."""
+    """Delete temporary files left by killed writers; returns how many.
+
+    A temp file is stale when the process that made it (on this host) is gone, or, for one made
+    on another host sharing the folder, when it is older than ``max_age`` seconds.
+    """
     now, removed = time.time(), 0
     for tmp in Path(root).glob(f"records/**/{TEMP_PREFIX}*{TEMP_SUFFIX}"):
         try:
-            if now - tmp.stat().st_mtime > max_age:
+            if _writer_gone(tmp.name) or now - tmp.stat().st_mtime > max_age:
                 tmp.unlink()
                 removed += 1
         except OSError:  # another process removed or renamed it
@@ -115,9 +120,28 @@ def clean_stale(root: Path, max_age: float = STALE_TEMP_SECONDS) -> int:
     return removed
 
 
+def _host() -> str:
+    return _safe(platform.node()).replace("-", "_") or "host"
+
+
+def _writer_gone(name: str) -> bool:
+    """Whether the temp file ``name`` was made by a process of this host that no longer runs."""
+    host, _, rest = name[len(TEMP_PREFIX):].partition("-")
+    pid = rest.partition("-")[0]
+    if host != _host() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists but belongs to someone else
+        return False
+    return False
+
+
 def _open_temp(folder: Path) -> tuple[int, str]:
     """A new temporary file in ``folder``, created with the user's umask (records are not private)."""
-    path = str(folder / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}{TEMP_SUFFIX}")
+    path = str(folder / f"{TEMP_PREFIX}{_host()}-{os.getpid()}-{secrets.token_hex(6)}{TEMP_SUFFIX}")
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), path
 
 

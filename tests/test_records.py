@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 import warnings
 
@@ -51,17 +53,21 @@ def test_temp_files_of_killed_writers_are_never_read_and_stale_ones_are_cleaned(
     # what a writer killed between writing and renaming leaves behind (old and new naming)
     body = store.dumps({**rec, "run_id": "0123456789abcdef"})
     old_style = folder / ".tmp-k1ll3d.json"
-    stale = folder / f"{store.TEMP_PREFIX}999-dead{store.TEMP_SUFFIX}"
-    fresh = folder / f"{store.TEMP_PREFIX}998-live{store.TEMP_SUFFIX}"
-    for path in (old_style, stale, fresh):
+    stale = folder / f"{store.TEMP_PREFIX}otherhost-999-old{store.TEMP_SUFFIX}"
+    fresh = folder / f"{store.TEMP_PREFIX}otherhost-998-new{store.TEMP_SUFFIX}"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    killed = folder / f"{store.TEMP_PREFIX}{store._host()}-{dead.pid}-abc{store.TEMP_SUFFIX}"
+    live = folder / f"{store.TEMP_PREFIX}{store._host()}-{os.getpid()}-abc{store.TEMP_SUFFIX}"
+    for path in (old_style, stale, fresh, killed, live):
         path.write_text(body)
     hour_ago = time.time() - 3600
     os.utime(stale, (hour_ago, hour_ago))
     df = load_records(tmp_path)
     assert len(df) == 1 and list(df["run_id"]) == [rec["run_id"]]
     mbo.run(TINY_C, "random", seed=1, budget=4, results_dir=tmp_path, device="cpu")
-    assert not stale.exists(), "a stale temp file is cleaned up by the next run"
-    assert fresh.exists(), "a temp file that may belong to a live writer is left alone"
+    assert not stale.exists() and not killed.exists(), "stale temp files are cleaned up by the next run"
+    assert fresh.exists() and live.exists(), "a temp file that may belong to a live writer is left alone"
     assert len(load_records(tmp_path)) == 2
 
 
