@@ -153,7 +153,7 @@ def run(task: str | Task, optimizer: str | type, seed: int = 0, budget: int = 12
     """Train ``optimizer`` on ``task``'s offline data, score ``budget`` candidates, store the record.
 
     Returns:
-        The run record (a dict; see DESIGN.md "RunRecord").
+        The run record (a dict; see ARCHITECTURE.md, "Run record").
     """
     spec = plan(task, optimizer, seed=seed, budget=budget, profile=profile, overrides=overrides,
                 device=device, data_dir=data_dir, label=label)
