@@ -55,7 +55,8 @@ def make_task(name: str | type | Task, data_dir: str | None = None) -> Task:
     cls = load_class("task", name)
     if not (isinstance(cls, type) and issubclass(cls, Task)):
         raise ConfigError(f"{name!r} is not an mbo.Task subclass")
-    check_implements(cls, Task, {"_load_offline": "_load_offline(self) -> (x, y)"})
+    if cls.offline_data is Task.offline_data:
+        check_implements(cls, Task, {"_load_offline": "_load_offline(self) -> (x, y)"})
     if cls.score is Task.score:
         check_implements(cls, Task, {"_score": "_score(self, x) -> y"})
     return cls(data_dir=data_dir)

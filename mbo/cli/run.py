@@ -83,7 +83,7 @@ def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, label, 
     prepare(resolve_results(results_dir))  # an unwritable results folder fails before any training
     if specs[0].profile_note:
         click.echo(f"note: {specs[0].profile_note}", err=True)
-    click.echo(_profile_line(specs[0], resolve_device(device)), err=True)
+    click.echo(_profile_line(specs[0], resolve_device(device)))
     done = []
     for spec in specs:
         rec = execute(spec, results_dir, force=force)
