@@ -257,10 +257,10 @@ class Task:
 
     # -- subclass hooks -------------------------------------------------------
     def _load_offline(self) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not implement _load_offline(self)")
 
     def _score(self, x: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not implement _score(self, x)")
 
     def availability(self) -> tuple[bool, str]:
         """``(ok, reason)``: whether data and oracle can be used here, and if not, why."""

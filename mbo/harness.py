@@ -57,7 +57,7 @@ def make_task(name: str | type | Task, data_dir: str | None = None) -> Task:
         raise ConfigError(f"{name!r} is not an mbo.Task subclass")
     if cls.offline_data is Task.offline_data:
         check_implements(cls, Task, {"_load_offline": "_load_offline(self) -> (x, y)"})
-    if cls.score is Task.score:
+    if cls.score is Task.score and cls.check_oracle is Task.check_oracle:  # else check_oracle says why not
         check_implements(cls, Task, {"_score": "_score(self, x) -> y"})
     return cls(data_dir=data_dir)
 
