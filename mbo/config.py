@@ -6,7 +6,7 @@ import types
 import typing
 from typing import Any
 
-from mbo.errors import ConfigError
+from mbo.errors import ConfigError, did_you_mean
 
 
 def parse_assignments(items: typing.Iterable[str]) -> dict[str, str]:
@@ -75,12 +75,15 @@ def _coerce(name: str, value: Any, tp: Any) -> Any:
 def resolve_config(cls: type, profile: str | None, overrides: dict[str, Any]) -> tuple[Any, str | None]:
     """Build ``cls.Config`` from its defaults, a named profile and overrides.
 
+    ``paper`` always means the defaults. An optimizer without config fields accepts any
+    profile (there is nothing to change); otherwise an unknown profile is an error.
+
     Returns:
-        ``(config, note)``: the note says when the requested profile does not exist and the
-        defaults (the paper's settings) were used instead.
+        ``(config, note)``: the note says when the requested profile changes nothing.
 
     Raises:
-        ConfigError: unknown key (listing the valid ones) or a value of the wrong type.
+        ConfigError: unknown profile or key (with close matches and the valid ones), or a value
+            of the wrong type.
     """
     config_cls = cls.Config
     fields = {f.name: f for f in dataclasses.fields(config_cls)}
@@ -88,16 +91,20 @@ def resolve_config(cls: type, profile: str | None, overrides: dict[str, Any]) ->
     note = None
     values: dict[str, Any] = {}
     profiles = getattr(cls, "profiles", {}) or {}
-    if profile:
-        if profile in profiles:
-            values.update(profiles[profile])
-        else:
-            note = (f"{cls.name} has no profile {profile!r} (has: {sorted(profiles) or 'none'}); "
-                    "ran its defaults, which are the paper's settings")
+    if profile and profile in profiles:
+        values.update(profiles[profile])
+    elif profile and profile != "paper":
+        if fields:
+            raise ConfigError(f"optimizer {cls.name!r} has no profile {profile!r}.{did_you_mean(profile, profiles)} "
+                              f"Its profiles: {', '.join(sorted(set(profiles) | {'paper'}))} "
+                              "(paper = the defaults, the published setting)")
+        note = f"{cls.name} has no tunable config, so --profile {profile} changes nothing"
     for key, value in overrides.items():
         if key not in fields:
-            raise ConfigError(f"unknown config key {key!r} for optimizer {cls.name!r}; "
-                              f"valid keys: {', '.join(sorted(fields))}")
+            if not fields:
+                raise ConfigError(f"optimizer {cls.name!r} has no config keys, so --set {key}=... cannot apply")
+            raise ConfigError(f"unknown config key {key!r} for optimizer {cls.name!r}.{did_you_mean(key, fields)} "
+                              f"valid keys: {', '.join(sorted(fields))} (mbo optimizers {cls.name} shows them)")
         values[key] = value
     typed = {k: _coerce(k, v, hints.get(k, Any)) for k, v in values.items()}
     try:
@@ -107,3 +114,16 @@ def resolve_config(cls: type, profile: str | None, overrides: dict[str, Any]) ->
             raise
         raise ConfigError(f"invalid config for {cls.name!r}: {exc}") from exc
     return config, note
+
+
+def config_fields(cls: type) -> list[tuple[str, str, Any]]:
+    """``(name, type, default)`` of each field of an optimizer's ``Config``."""
+    hints = typing.get_type_hints(cls.Config)
+    out = []
+    for f in dataclasses.fields(cls.Config):
+        default = (f.default if f.default is not dataclasses.MISSING
+                   else f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+        tp = hints.get(f.name, Any)
+        out.append((f.name, getattr(tp, "__name__", None) if isinstance(tp, type) else str(tp).replace("typing.", ""),
+                    default))
+    return out

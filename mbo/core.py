@@ -5,13 +5,17 @@ returns designs; only the harness calls :meth:`Task.score`.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
-from mbo.errors import ConfigError, InvalidCandidatesError, NotFittedError
+from mbo.errors import ConfigError, InvalidCandidatesError, NotFittedError, OracleAccessError
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,67 @@ class OfflineData:
         return self.x[idx], self.y[idx]
 
 
+class _OracleSeal:
+    """Process-wide state: which optimizer phase is running, and the oracle calls it attempted."""
+
+    def __init__(self) -> None:
+        self.phase: str | None = None
+        self.violations: list[str] = []
+        self.loading = threading.local()  # a task building its own offline data may use its formula
+
+
+_SEAL = _OracleSeal()
+ORACLE_RULE = ("only the harness calls a task's oracle; an optimizer sees nothing but the OfflineData "
+               "passed to fit() (DESIGN.md, Task: 'Only the harness calls score')")
+
+
+@contextlib.contextmanager
+def sealed_oracle(phase: str) -> Iterator[None]:
+    """Run an optimizer's ``phase`` (fit, propose, ...) with every task's oracle closed.
+
+    Any call of ``score`` or ``_score`` on any :class:`Task` instance in this process raises
+    :class:`OracleAccessError`; if the optimizer swallows that error, the phase still fails
+    when it ends.
+    """
+    outer, start = _SEAL.phase, len(_SEAL.violations)
+    _SEAL.phase = phase
+    try:
+        yield
+    except Exception as exc:
+        if len(_SEAL.violations) > start and not isinstance(exc, OracleAccessError):
+            raise OracleAccessError(_SEAL.violations[start]) from exc
+        raise
+    finally:
+        _SEAL.phase = outer
+        violation = _SEAL.violations[start] if len(_SEAL.violations) > start else None
+        del _SEAL.violations[start:]
+    if violation is not None:
+        raise OracleAccessError(violation)
+
+
+def _check_oracle_open(task: Task, method: str) -> None:
+    if _SEAL.phase is None or getattr(_SEAL.loading, "depth", 0):
+        return
+    msg = (f"{type(task).__name__}.{method}() of task {task.name!r} was called during the optimizer's "
+           f"{_SEAL.phase}(): {ORACLE_RULE}. The run is failed")
+    _SEAL.violations.append(msg)
+    raise OracleAccessError(msg)
+
+
+def _guarded(method: Any, name: str) -> Any:
+    """``method`` wrapped so that it fails while an optimizer phase is running."""
+    if not callable(method) or getattr(method, "_oracle_guarded", False):
+        return method
+
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        _check_oracle_open(self, name)
+        return method(self, *args, **kwargs)
+
+    guarded._oracle_guarded = True
+    return guarded
+
+
 class Task:
     """An offline MBO problem: a design space, an offline dataset and a hidden oracle.
 
@@ -183,12 +248,19 @@ class Task:
         self.data_dir = data_dir
         self._offline: OfflineData | None = None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Guard every ``score`` / ``_score`` a subclass defines, so no override bypasses the oracle rule."""
+        super().__init_subclass__(**kwargs)
+        for name in ("score", "_score"):
+            if name in cls.__dict__:
+                setattr(cls, name, _guarded(cls.__dict__[name], name))
+
     # -- subclass hooks -------------------------------------------------------
     def _load_offline(self) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not implement _load_offline(self)")
 
     def _score(self, x: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not implement _score(self, x)")
 
     def availability(self) -> tuple[bool, str]:
         """``(ok, reason)``: whether data and oracle can be used here, and if not, why."""
@@ -198,7 +270,12 @@ class Task:
     def offline_data(self) -> OfflineData:
         """The visible training set (loaded once, then cached)."""
         if self._offline is None:
-            x, y = self._load_offline()
+            loading = _SEAL.loading
+            loading.depth = getattr(loading, "depth", 0) + 1
+            try:
+                x, y = self._load_offline()
+            finally:
+                loading.depth -= 1
             self._offline = OfflineData(x, y, self.space, self.name)
         return self._offline
 
@@ -206,7 +283,12 @@ class Task:
         """Raise :class:`OracleUnavailableError` if ``score`` cannot work here."""
 
     def score(self, x: np.ndarray) -> np.ndarray:
-        """Oracle scores ``[n]`` float64 of designs ``[n, dim]`` (validated, clipped)."""
+        """Oracle scores ``[n]`` float64 of designs ``[n, dim]`` (validated, clipped).
+
+        Only the harness calls it: during an optimizer's ``fit``/``propose`` it raises
+        :class:`~mbo.errors.OracleAccessError` (as does ``_score`` and any override of either).
+        """
+        _check_oracle_open(self, "score")
         x, _ = self.space.check(x)
         self.check_oracle()
         return np.asarray(self._score(x), dtype=np.float64).reshape(-1)
@@ -239,6 +321,8 @@ class Optimizer:
     supports_discrete: ClassVar[bool] = True
     supports_continuous: ClassVar[bool] = True
     profiles: ClassVar[dict[str, dict[str, Any]]] = {}
+    slow_on_cpu: ClassVar[tuple[str, ...]] = ()
+    """Profiles (``"paper"`` = the defaults) that take hours on a CPU; ``mbo run`` then points to a faster one."""
 
     @dataclass
     class Config:
@@ -251,11 +335,11 @@ class Optimizer:
 
     def fit(self, data: OfflineData) -> None:
         """Train on the offline data."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not implement fit(self, data)")
 
     def propose(self, n: int) -> np.ndarray:
         """Return ``n`` designs ``[n, dim]`` of the data's design space."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not implement propose(self, n)")
 
     def diagnostics(self) -> dict[str, Any]:
         """Optional facts about the fitted model, stored in the run record under ``diagnostics.optimizer``.
@@ -285,4 +369,4 @@ def config_dict(config: Any) -> dict[str, Any]:
     return dataclasses.asdict(config) if dataclasses.is_dataclass(config) else {}
 
 
-__all__ = ["DesignSpace", "OfflineData", "Task", "Optimizer", "config_dict"]
+__all__ = ["DesignSpace", "OfflineData", "Task", "Optimizer", "config_dict", "sealed_oracle"]

@@ -14,15 +14,27 @@ class MBOError(Exception):
     """Base class of every mbo error."""
 
 
+def close_matches(name: str, known: Iterable[str], n: int = 3) -> list[str]:
+    """Names in ``known`` that look like ``name`` (case-insensitive), best first."""
+    known = list(known)
+    by_lower = {k.lower(): k for k in known}
+    return [by_lower[m] for m in difflib.get_close_matches(name.lower(), list(by_lower), n=n, cutoff=0.5)]
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`` Did you mean: a, b?`` or an empty string."""
+    close = close_matches(name, known)
+    return f" Did you mean: {', '.join(close)}?" if close else ""
+
+
 class UnknownNameError(MBOError, KeyError):
     """A task or optimizer name that is not registered."""
 
     def __init__(self, kind: str, name: str, known: Iterable[str]) -> None:
         known = sorted(known)
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-        hint = f" Did you mean: {', '.join(close)}?" if close else ""
-        msg = (f"unknown {kind} {name!r}.{hint} Registered {kind}s: {', '.join(known)}. "
-               f"A {kind} can also be given as 'package.module:Class' or 'path/to/file.py:Class'.")
+        article = "An" if kind[:1] in "aeiou" else "A"
+        msg = (f"unknown {kind} {name!r}.{did_you_mean(name, known)} Registered {kind}s: {', '.join(known)}. "
+               f"{article} {kind} can also be given as 'package.module:Class' or 'path/to/file.py:Class'.")
         super().__init__(msg)
         self.message = msg
 
@@ -52,6 +64,14 @@ class InvalidCandidatesError(MBOError, ValueError):
 
 class NotFittedError(MBOError, RuntimeError):
     """``propose`` was called before ``fit``."""
+
+
+class ResultsDirError(MBOError, OSError):
+    """The results folder cannot be written (checked before any training)."""
+
+
+class OracleAccessError(MBOError, RuntimeError):
+    """An oracle was called while an optimizer was fitting or proposing: only the harness scores."""
 
 
 class MissingDependencyError(MBOError, ImportError):

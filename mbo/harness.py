@@ -18,10 +18,10 @@ import numpy as np
 
 from mbo import store
 from mbo.config import resolve_config
-from mbo.core import Optimizer, Task, config_dict
+from mbo.core import Optimizer, Task, config_dict, sealed_oracle
 from mbo.diagnostics import candidate_diagnostics
 from mbo.errors import ConfigError, MBOError
-from mbo.registry import load_class
+from mbo.registry import check_implements, code_hash, load_class
 
 PERCENTILES = (100, 75, 50, 25)
 
@@ -41,6 +41,7 @@ class RunSpec:
     device: str
     label: str
     profile_note: str | None = None
+    code_hash: str = ""
 
     @property
     def run_id(self) -> str:
@@ -55,13 +56,19 @@ def make_task(name: str | type | Task, data_dir: str | None = None) -> Task:
     cls = load_class("task", name)
     if not (isinstance(cls, type) and issubclass(cls, Task)):
         raise ConfigError(f"{name!r} is not an mbo.Task subclass")
+    if cls.offline_data is Task.offline_data:
+        check_implements(cls, Task, {"_load_offline": "_load_offline(self) -> (x, y)"})
+    if cls.score is Task.score and cls.check_oracle is Task.check_oracle:  # else check_oracle says why not
+        check_implements(cls, Task, {"_score": "_score(self, x) -> y"})
     return cls(data_dir=data_dir)
 
 
 def optimizer_class(name_or_class: str | type) -> type:
+    """The optimizer class of a registered name, ``module:Class`` or ``file.py:Class``, checked."""
     cls = load_class("optimizer", name_or_class)
     if not (isinstance(cls, type) and issubclass(cls, Optimizer)):
         raise ConfigError(f"{name_or_class!r} is not an mbo.Optimizer subclass")
+    check_implements(cls, Optimizer, {"fit": "fit(self, data)", "propose": "propose(self, n)"})
     return cls
 
 
@@ -84,22 +91,46 @@ def default_label(name: str, profile: str | None, overrides: dict[str, Any]) -> 
 def plan(task: str | Task, optimizer: str | type, *, seed: int = 0, budget: int = 128,
          profile: str | None = None, overrides: dict[str, Any] | None = None, device: str = "auto",
          data_dir: str | None = None, label: str | None = None) -> RunSpec:
-    """Resolve names and config into a :class:`RunSpec` (cheap: no data is read)."""
+    """Resolve names, config and device into a :class:`RunSpec` (cheap: no data is read).
+
+    Raises:
+        MBOError: unknown names, profile or config key, a bad value, an unavailable device.
+    """
+    from mbo.nn.device import resolve_device
+
     if budget < 1:
         raise ConfigError(f"budget must be a positive integer, got {budget}")
     overrides = dict(overrides or {})
     task_obj = make_task(task, data_dir)
     cls = optimizer_class(optimizer)
     config, note = resolve_config(cls, profile, overrides)
+    resolve_device(device)  # --device cuda on a machine without one fails here, before any work
     name = cls.name or cls.__name__
-    applied = profile if profile in (cls.profiles or {}) else None  # a missing profile ran the defaults
+    applied = profile if profile in (cls.profiles or {}) else None  # "paper" or nothing to tune: the defaults
     return RunSpec(task_obj, cls, name, config, applied, overrides, int(seed), int(budget), device,
-                   label or default_label(name, applied, overrides), note)
+                   label or default_label(name, applied, overrides), note, code_hash(cls, type(task_obj)))
+
+
+def cached(spec: RunSpec, root: Path) -> tuple[dict[str, Any] | None, Path | None]:
+    """``(record, path)`` of the stored record of ``spec``'s run id, and the record only if it can be
+    reused: status ``ok`` and the same code hash (an edited optimizer or task runs again)."""
+    path = store.find(root, spec.run_id)
+    rec = store.read(path) if path is not None else None
+    if rec is None or rec.get("status") != "ok" or rec.get("code_hash") != spec.code_hash:
+        return None, path
+    rec["_path"] = str(path)
+    return rec, path
 
 
 def execute(spec: RunSpec, results_dir: str | Path | None = None, force: bool = False) -> dict[str, Any]:
-    """Run one spec, or return its stored record if it already finished (unless ``force``)."""
+    """Run one spec, or return its stored record if it already finished with this code (unless ``force``).
+
+    A cached record stored under another label is moved to ``spec.label`` (one configuration,
+    one row). A failed run never replaces a successful record: it is kept beside it
+    (``<run_id>.failed.json``) and the returned failure carries ``_kept_ok`` (the record kept).
+    """
     root = store.results_dir(results_dir)
+    store.prepare(root)  # an unwritable results folder fails here, before any training
     if not force:
         rec = finished(spec, root)
         if rec is not None:
@@ -108,15 +139,18 @@ def execute(spec: RunSpec, results_dir: str | Path | None = None, force: bool = 
 
 
 def finished(spec: RunSpec, results_dir: str | Path | None = None) -> dict[str, Any] | None:
-    """The stored record of ``spec`` if it finished successfully (marked ``_cached``), else ``None``."""
+    """The stored record of ``spec`` if it can be reused (``ok``, same code hash), else ``None``.
+
+    A reusable record stored under another label is moved to ``spec.label`` (one configuration,
+    one row). The returned record is marked ``_cached``.
+    """
     root = store.results_dir(results_dir)
-    existing = store.find(root, spec.run_id)
-    if existing is None:
+    rec, existing = cached(spec, root)
+    if rec is None:
         return None
-    rec = store.read(existing)
-    if rec is None or rec.get("status") != "ok":
-        return None
-    rec["_path"] = str(existing)
+    if rec.get("label") != spec.label:
+        rec["label"] = spec.label
+        rec["_path"] = str(store.replace(root, rec, existing))
     rec["_cached"] = True
     return rec
 
@@ -127,13 +161,19 @@ def run_spec(spec: RunSpec) -> dict[str, Any]:
 
 
 def save(record: dict[str, Any], results_dir: str | Path | None = None) -> dict[str, Any]:
-    """Write a record made by :func:`run_spec` atomically; returns it with ``_path`` set."""
+    """Write a record made by :func:`run_spec` atomically; returns it with ``_path`` set.
+
+    A failed run never replaces a successful record: it is kept beside it
+    (``<run_id>.failed.json``) and the returned failure carries ``_kept_ok`` (the record kept).
+    """
     root = store.results_dir(results_dir)
     existing = store.find(root, record["run_id"])
-    path = store.write(root, record)
-    if existing is not None and existing != path:  # the label changed; keep one file per run id
-        existing.unlink(missing_ok=True)
-    record["_path"] = str(path)
+    previous = store.read(existing) if existing is not None else None
+    if record["status"] != "ok" and previous is not None and previous.get("status") == "ok":
+        record["_path"] = str(store.write_failure_beside(existing, record))
+        record["_kept_ok"] = str(existing)
+        return record
+    record["_path"] = str(store.replace(root, record, existing))  # the label may have changed
     return record
 
 
@@ -160,7 +200,7 @@ def _run(spec: RunSpec, rid: str) -> dict[str, Any]:
         "optimizer": spec.optimizer_name, "label": spec.label, "profile": spec.profile,
         "profile_note": spec.profile_note, "overrides": spec.overrides,
         "config": config_dict(spec.config), "seed": spec.seed, "budget": spec.budget,
-        "data_version": task.data_version, "status": "failed", "error": None,
+        "data_version": task.data_version, "code_hash": spec.code_hash, "status": "failed", "error": None,
         "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "versions": _versions(), "git_commit": _git_commit(), "host": platform.node(),
         "timings": {}, "num_clipped": 0,
@@ -180,17 +220,21 @@ def _run(spec: RunSpec, rid: str) -> dict[str, Any]:
         rec["dataset_size"] = len(data)
         rec["normalization"] = {"y_min": float(task.y_min), "y_max": float(task.y_max)}
         seed_everything(spec.seed)
-        opt = spec.optimizer_cls(config=spec.config, seed=spec.seed, device=device)
+        with sealed_oracle("__init__"):  # the optimizer's code never reaches an oracle
+            opt = spec.optimizer_cls(config=spec.config, seed=spec.seed, device=device)
         t = time.perf_counter()
-        opt.fit(data)
+        with sealed_oracle("fit"):
+            opt.fit(data)
         rec["timings"]["fit"] = time.perf_counter() - t
         t = time.perf_counter()
-        cands = opt.propose(spec.budget)
+        with sealed_oracle("propose"):
+            cands = opt.propose(spec.budget)
         rec["timings"]["propose"] = time.perf_counter() - t
         cands, clipped = task.space.check(cands, n=spec.budget)
         rec["num_clipped"] = clipped
-        rec["diagnostics"] = {**candidate_diagnostics(cands, data.x, task.space, clipped),
-                              "optimizer": _jsonable(opt.diagnostics() or {})}
+        with sealed_oracle("diagnostics"):
+            opt_diag = _jsonable(opt.diagnostics() or {})
+        rec["diagnostics"] = {**candidate_diagnostics(cands, data.x, task.space, clipped), "optimizer": opt_diag}
         t = time.perf_counter()
         raw = task.score(cands)
         rec["timings"]["score"] = time.perf_counter() - t

@@ -1,4 +1,4 @@
-"""Finding tasks and optimizers by name.
+"""Finding tasks and optimizers by name, and fingerprinting their source code.
 
 Built-ins register through the entry-point groups ``mbo.tasks`` and ``mbo.optimizers`` exactly
 as a third-party package would. A class can also be named directly as
@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import inspect
 import sys
+import traceback
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -39,23 +41,60 @@ def load_class(kind: str, name_or_class):
         return _import(registered[spec], spec)
     if ":" in spec:
         return _import(spec, spec)
+    if spec.endswith(".py"):
+        raise ConfigError(f"{kind} {spec!r} is a file; name the class in it as {spec}:ClassName"
+                          + _classes_hint(kind, spec))
     raise UnknownNameError(kind, spec, registered)
+
+
+def _classes_hint(kind: str, file: str) -> str:
+    """`` (classes there: A, B)`` for the task/optimizer classes defined in ``file``, if it loads."""
+    from mbo.core import Optimizer, Task
+
+    base = Task if kind == "task" else Optimizer
+    try:
+        module = _load_file(Path(file).expanduser().resolve(), file)
+    except ConfigError:
+        return ""
+    found = [n for n, obj in vars(module).items()
+             if isinstance(obj, type) and issubclass(obj, base) and obj.__module__ == module.__name__
+             and not n.startswith("_")]
+    return f" ({kind} classes there: {', '.join(found)})" if found else ""
+
+
+def _load_file(path: Path, label: str):
+    """Import a Python file as a module; one-line errors for a missing file or broken code.
+
+    The module is cached per file *content*, so an edited file is imported afresh.
+    """
+    if not path.is_file():
+        raise ConfigError(f"cannot load {label!r}: file {path} does not exist")
+    digest = hashlib.sha1(str(path).encode() + path.read_bytes()).hexdigest()[:12]
+    mod_name = f"mbo_user_{digest}"
+    if mod_name in sys.modules:
+        return sys.modules[mod_name]
+    spec = importlib.util.spec_from_file_location(mod_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[mod_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        del sys.modules[mod_name]
+        raise ConfigError(f"{exc.filename or path}:{exc.lineno}: syntax error: {exc.msg}; "
+                          f"fix that line of the file and re-run") from None
+    except Exception as exc:
+        del sys.modules[mod_name]
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
+        where = f"{path}:{frames[-1].lineno}" if frames else str(path)
+        raise ConfigError(f"{where}: importing the file failed with {type(exc).__name__}: {exc}; "
+                          "fix the file and re-run") from None
+    return module
 
 
 def _import(target: str, label: str):
     module_name, _, attr = target.rpartition(":")
     if module_name.endswith(".py") or "/" in module_name:
-        path = Path(module_name).expanduser().resolve()
-        if not path.is_file():
-            raise ConfigError(f"cannot load {label!r}: file {path} does not exist")
-        mod_name = "mbo_user_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
-        if mod_name in sys.modules:
-            module = sys.modules[mod_name]
-        else:
-            spec = importlib.util.spec_from_file_location(mod_name, path)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[mod_name] = module
-            spec.loader.exec_module(module)
+        module = _load_file(Path(module_name).expanduser().resolve(), label)
     else:
         try:
             module = importlib.import_module(module_name)
@@ -65,3 +104,53 @@ def _import(target: str, label: str):
         return getattr(module, attr)
     except AttributeError:
         raise ConfigError(f"cannot load {label!r}: {module_name} has no attribute {attr!r}") from None
+
+
+def where(cls: type) -> str:
+    """``file:line`` of a class definition (or its module name when the source is unknown)."""
+    try:
+        return f"{inspect.getsourcefile(cls)}:{inspect.getsourcelines(cls)[1]}"
+    except (OSError, TypeError):
+        return cls.__module__
+
+
+def check_implements(cls: type, base: type, methods: dict[str, str]) -> None:
+    """Fail (one line, naming file and line) when ``cls`` leaves one of ``methods`` to ``base``.
+
+    Args:
+        methods: ``{name: signature}``; a method counts as implemented if any class between
+            ``cls`` and ``base`` defines it.
+    """
+    missing = [m for m in methods if getattr(cls, m) is getattr(base, m)]
+    if missing:
+        sigs = " and ".join(f"def {methods[m]}" for m in missing)
+        raise ConfigError(f"{where(cls)}: {base.__name__.lower()} class {cls.__name__} does not implement "
+                          f"{', '.join(missing)}; add {sigs} to it (see the {base.__name__} docstring)")
+
+
+def source_files(cls: type) -> list[Path]:
+    """Source files of ``cls`` and of its bases outside mbo's core types (a plugin file is itself)."""
+    files = []
+    for klass in cls.__mro__:
+        if klass is object or klass.__module__ == "mbo.core":
+            continue
+        try:
+            path = Path(inspect.getsourcefile(klass) or "")
+        except TypeError:  # a builtin or a class made at run time without a file
+            continue
+        if path.is_file() and path not in files:
+            files.append(path)
+    return files
+
+
+def code_hash(*classes: type) -> str:
+    """Hash of the source modules of ``classes`` (an optimizer and a task): a run is reused only
+    while it matches. Classes without a source file contribute their qualified name."""
+    h = hashlib.sha256()
+    for cls in classes:
+        files = source_files(cls)
+        if not files:
+            h.update(f"{cls.__module__}.{cls.__qualname__}".encode())
+        for path in files:
+            h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]

@@ -67,12 +67,19 @@ def load_records(results_dir: str | Path | None = None, include_failed: bool = F
                 continue
             seen.add(rec.get("run_id"))
             rows.append(_row(rec))
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    if not df.empty:  # one label's runs should come from one version of the optimizer and task code
+        for (task, label), hashes in df.fillna({"code_hash": "none"}).groupby(["task", "label"])["code_hash"]:
+            if hashes.nunique() > 1:
+                warnings.warn(f"{label} on {task}: its runs come from {hashes.nunique()} versions of the code "
+                              f"(code hashes {', '.join(sorted(hashes.unique()))}); re-run the old ones or give "
+                              "the new code its own --label", stacklevel=2)
+    return df
 
 
 def _row(rec: dict) -> dict:
     row = {k: rec.get(k) for k in ("run_id", "task", "optimizer", "label", "profile", "seed", "budget",
-                                   "status", "error", "device", "num_clipped", "data_version")}
+                                   "status", "error", "device", "num_clipped", "data_version", "code_hash")}
     row["overrides"] = rec.get("overrides") or {}
     summ = rec.get("summary") or {}
     for key, val in (summ.get("normalized") or {}).items():
@@ -218,7 +225,7 @@ def leaderboard(df: pd.DataFrame, percentile: str | int = 100, budget: int | Non
         if df.empty:
             raise ConfigError(f"no runs with budget Q={budget}")
     for task, group in df.groupby("task"):
-        budgets = sorted(group["budget"].unique())
+        budgets = sorted(int(b) for b in group["budget"].unique())
         if len(budgets) > 1:
             raise ConfigError(f"task {task!r} has runs with several budgets {budgets}; "
                               f"pick one with --budget (e.g. --budget {budgets[-1]})")

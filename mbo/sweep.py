@@ -51,9 +51,13 @@ def parse_seeds(text: str) -> list[int]:
         for part in str(text).split(","):
             lo, sep, hi = part.strip().partition("-")
             if sep:
+                if int(hi) < int(lo):
+                    raise ConfigError(f"seed range {part.strip()!r} is reversed; write {hi.strip()}-{lo.strip()}")
                 seeds.extend(range(int(lo), int(hi) + 1))
             elif lo:
                 seeds.append(int(lo))
+    except ConfigError:
+        raise
     except ValueError:
         raise ConfigError(f"seeds must look like 0-4 or 0,1,2; got {text!r}") from None
     if not seeds:

@@ -95,6 +95,7 @@ class GradientAscent(Optimizer):
         num_steps: int = 200
 
     profiles = {"quick": QUICK_SURROGATE, "paper": {}}
+    slow_on_cpu = ("paper",)  # a 2×2048 MLP, 50 epochs: minutes per run on a CPU
 
     def fit(self, data: OfflineData) -> None:
         self.data_ = data
@@ -122,6 +123,7 @@ class CMAES(Optimizer):
         max_iterations: int = 100
 
     profiles = {"quick": {**QUICK_SURROGATE, "max_iterations": 50}, "paper": {}}
+    slow_on_cpu = ("paper",)
 
     def fit(self, data: OfflineData) -> None:
         self.data_ = data

@@ -94,6 +94,7 @@ class _COMs(Optimizer):
     """Shared fit/propose; the public classes below only set name, description and defaults."""
 
     Config = COMsConfig
+    slow_on_cpu = ("paper",)  # a 2×2048 MLP, 50 epochs: hours per Design-Bench run on a CPU
 
     def fit(self, data: OfflineData) -> None:
         cfg, dev = self.config, self.device

@@ -113,6 +113,7 @@ class DDOM(Optimizer):
     name = "ddom"
     description = "conditional diffusion inverse model, re-weighting + classifier-free guidance (ICML 2023)"
     Config = DDOMConfig
+    slow_on_cpu = ("paper",)  # 1000 epochs: about 2.5–3 h per TF-Bind-8 run on a CPU
     profiles = {
         "paper": {},
         "quick": {"epochs": 40, "warmup_epochs": 5, "num_steps": 100},

@@ -110,6 +110,7 @@ class N2CE(Optimizer):
     name = "n2ce"
     description = "N²CE-LEBM: VAE + latent EBM prior (noise-scaled NCE, M=100, K=6), SVGD in latent space"
     Config = N2CEConfig
+    slow_on_cpu = ("paper",)  # 30K iterations: about 2.7 h per TF-Bind-8 run on a CPU
     profiles = {
         "paper": {},
         # CPU profile: at the paper's learning rates 2,000 iterations leave the VAE far from

@@ -56,6 +56,9 @@ class Raises(_Base):
     def fit(self, data):
         raise RuntimeError("boom in fit")
 
+    def propose(self, n):
+        raise AssertionError("propose must not run after fit failed")
+
 
 class Slow(_Base):
     """Sleeps, so a sweep can be killed while it runs."""
@@ -109,3 +112,46 @@ class Chatty(_Base):
 
     def propose(self, n):
         return self.data_.space.sample(n, np.random.default_rng(self.seed))
+
+
+class FailsOnRequest(_Base):
+    """Succeeds unless ``$MBO_TEST_FAIL`` is set: one run id that can fail on a re-run."""
+
+    name = "fails-on-request"
+
+    def propose(self, n):
+        import os
+
+        if os.environ.get("MBO_TEST_FAIL"):
+            raise RuntimeError("asked to fail")
+        return self.data_.top(n)[0]
+
+
+class PeeksAtOracle(_Base):
+    """Scores designs with a fresh task's oracle inside ``propose`` (forbidden)."""
+
+    name = "peeks"
+
+    def propose(self, n):
+        import mbo
+
+        pool = self.data_.space.sample(50 * n, np.random.default_rng(self.seed))
+        return pool[np.argsort(-mbo.make_task(self.data_.task).score(pool))[:n]]
+
+
+class PeeksAndHides(_Base):
+    """Calls the oracle in ``fit``, swallows the error and carries on: the run must still fail."""
+
+    name = "peeks-and-hides"
+
+    def fit(self, data):
+        from tests.conftest import TinyContinuous
+
+        self.data_ = data
+        try:
+            TinyContinuous()._score(data.x[:2])
+        except Exception:
+            pass
+
+    def propose(self, n):
+        return self.data_.top(n)[0]

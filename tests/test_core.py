@@ -68,8 +68,8 @@ def test_resolve_config_types_profiles_and_errors():
     assert (cfg.steps, cfg.rate, cfg.use_noise, cfg.tau, note) == (2, 0.5, True, None, None)
     cfg, _ = resolve_config(_Opt, None, {"mode": "b", "tau": "2", "steps": "3"})
     assert (cfg.mode, cfg.tau, cfg.steps) == ("b", 2.0, 3)
-    _, note = resolve_config(_Opt, "paper", {})
-    assert "no profile 'paper'" in note
+    cfg, note = resolve_config(_Opt, "paper", {})  # paper = the defaults, declared or not
+    assert (cfg.steps, note) == (10, None)
     with pytest.raises(ConfigError, match="valid keys: mode, rate, steps, tau, use_noise"):
         resolve_config(_Opt, None, {"stepz": "1"})
     with pytest.raises(ConfigError, match="steps expects int"):

@@ -7,6 +7,7 @@ so ``mbo --help`` stays fast.
 from __future__ import annotations
 
 import sys
+import warnings
 
 import click
 
@@ -26,6 +27,12 @@ class _Group(click.Group):
 @click.version_option(package_name="mbo")
 def main() -> None:
     """Offline model-based optimization benchmarks: run optimizers on tasks, compare them."""
+    warnings.formatwarning = _one_line_warning
+
+
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """Warnings for a terminal user: ``warning: <message>``, without the source line."""
+    return f"warning: {message}\n"
 
 
 from mbo.cli import catalog, data, results, run  # noqa: E402  (registers the commands)

@@ -21,6 +21,34 @@ def _fmt_summary(rec: dict) -> str:
             f"time {t.get('total', 0):.1f}s" + (f"  clipped {rec['num_clipped']}" if rec.get("num_clipped") else ""))
 
 
+def _fmt_seeds_summary(records: list[dict]) -> str:
+    """Mean ± std over seeds (sample std, n-1) of the 100th and 50th normalized percentiles."""
+    import numpy as np
+
+    parts = []
+    for p in ("p100", "p50"):
+        v = np.array([rec["summary"]["normalized"][p] for rec in records])
+        parts.append(f"{p[1:]}th {v.mean():.3f} ± {v.std(ddof=1):.3f}")
+    return f"mean ± std over {len(records)} seeds (normalized): " + "  ".join(parts)
+
+
+def _profile_line(spec, device) -> str:
+    """What is about to run, and a hint when a profile known to be slow runs on a CPU."""
+    cls = spec.optimizer_cls
+    profile = spec.profile or "paper"
+    if not getattr(cls.Config, "__dataclass_fields__", None):
+        line = f"{spec.optimizer_name}: no tunable config"
+    elif profile == "paper":
+        line = f"{spec.optimizer_name}: profile paper (the defaults: the published setting)"
+    else:
+        line = f"{spec.optimizer_name}: profile {profile}"
+    line += f", device {device}"
+    if device.type == "cpu" and profile in cls.slow_on_cpu and "quick" in (cls.profiles or {}):
+        line += (f"\nhint: {spec.optimizer_name}'s {profile} profile is slow on a CPU (minutes to hours per run); "
+                 "--profile quick is a CPU-sized preset (its results are labelled [quick])")
+    return line
+
+
 @click.command("run")
 @click.option("--task", "-t", required=True, help="Task name, module:Class or file.py:Class.")
 @click.option("--optimizer", "-o", required=True, help="Optimizer name, module:Class or file.py:Class.")
@@ -30,7 +58,7 @@ def _fmt_summary(rec: dict) -> str:
 @click.option("--profile", default=None, help="Named preset of the optimizer (quick, paper, ...).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config field (repeatable).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--label", default=None, help="Name of this configuration in leaderboards.")
+@click.option("--label", default=None, help="Name of this configuration in leaderboards (cached runs too).")
 @click.option("--force", is_flag=True, help="Re-run even if a finished record exists.")
 @options.data_dir
 @options.results_dir
@@ -41,6 +69,8 @@ def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, label, 
     from mbo.config import parse_assignments
     from mbo.errors import ConfigError
     from mbo.harness import execute, plan
+    from mbo.nn.device import resolve_device
+    from mbo.store import prepare, results_dir as resolve_results
     from mbo.sweep import parse_seeds
 
     if quiet:
@@ -49,24 +79,66 @@ def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, label, 
         raise ConfigError("give --seed or --seeds, not both")
     seed_list = parse_seeds(seeds) if seeds is not None else [seed or 0]
     overrides = parse_assignments(sets)
-    failed = 0
-    for s in seed_list:
-        spec = plan(task, optimizer, seed=s, budget=budget, profile=profile, overrides=overrides,
-                    device=device, data_dir=data_dir, label=label)
-        if spec.profile_note:
-            click.echo(f"note: {spec.profile_note}", err=True)
+    specs = [plan(task, optimizer, seed=s, budget=budget, profile=profile, overrides=overrides,
+                  device=device, data_dir=data_dir, label=label) for s in seed_list]
+    prepare(resolve_results(results_dir))  # an unwritable results folder fails before any training
+    if specs[0].profile_note:
+        click.echo(f"note: {specs[0].profile_note}", err=True)
+    click.echo(_profile_line(specs[0], resolve_device(device)))
+    done = []
+    for spec in specs:
         rec = execute(spec, results_dir, force=force)
         cached = " (cached; --force to re-run)" if rec.get("_cached") else ""
-        click.echo(f"{spec.task.name} / {spec.label} / seed {s}: {_fmt_summary(rec)}{cached}")
-        click.echo(f"  record: {rec['_path']}")
-        failed += rec.get("status") != "ok"
-    if failed:
+        click.echo(f"{spec.task.name} / {spec.label} / seed {spec.seed}: {_fmt_summary(rec)}{cached}")
+        if rec.get("_kept_ok"):
+            click.echo(f"  this failed re-run did not replace the successful record {rec['_kept_ok']}; "
+                       f"the failure is kept beside it: {rec['_path']}")
+        else:
+            click.echo(f"  record: {rec['_path']}")
+        done.append(rec)
+    ok = [rec for rec in done if rec.get("status") == "ok"]
+    if len(ok) > 1:
+        click.echo(_fmt_seeds_summary(ok) + (f" ({len(done) - len(ok)} failed seeds left out)"
+                                              if len(ok) < len(done) else ""))
+    if len(ok) < len(done):
         raise SystemExit(1)
+
+
+def _check_sweep(task_names, opt_names, overrides, seeds, budget, profile, device, data_dir, root):
+    """Validate a sweep's whole grid before any run: names, profile, keys, values, device, results folder.
+
+    Returns:
+        ``{optimizer: overrides that apply to it}``.
+    """
+    import dataclasses
+
+    from mbo.errors import ConfigError
+    from mbo.harness import optimizer_class, plan
+    from mbo.store import prepare
+
+    if not task_names or not opt_names:
+        raise ConfigError("--tasks and --optimizers each need at least one name")
+    fields = {o: {f.name for f in dataclasses.fields(optimizer_class(o).Config)} for o in opt_names}
+    unused = sorted(k for k in overrides if not any(k in f for f in fields.values()))
+    if unused:
+        from mbo.errors import did_you_mean
+
+        known = sorted(set().union(*fields.values()))
+        raise ConfigError(f"--set {', '.join(unused)}: no optimizer of this sweep has such a config key."
+                          f"{did_you_mean(unused[0], known)} Keys of these optimizers: "
+                          f"{', '.join(known) or 'none'}")
+    per_opt = {o: tuple(sorted((k, v) for k, v in overrides.items() if k in fields[o])) for o in opt_names}
+    for t in task_names:
+        for o in opt_names:
+            plan(t, o, seed=seeds[0], budget=budget, profile=profile, overrides=dict(per_opt[o]),
+                 device=device, data_dir=data_dir)
+    prepare(root)
+    return per_opt
 
 
 @click.command("sweep")
 @click.option("--tasks", required=True, help="Comma-separated task names.")
-@click.option("--optimizers", required=True, help="Comma-separated optimizer names.")
+@click.option("--optimizers", "-o", required=True, help="Comma-separated optimizer names.")
 @click.option("--seeds", default="0-4", show_default=True)
 @click.option("--budget", "-Q", type=int, default=128, show_default=True)
 @click.option("--profile", default=None)
@@ -104,12 +176,10 @@ def sweep_cmd(tasks, optimizers, seeds, budget, profile, sets, executor, jobs, c
     Workers return each record to this process, which writes it: a cluster needs no shared results
     folder. Ctrl-C stops every run in progress within seconds and keeps the finished ones.
     """
-    import dataclasses
     import signal
 
     from mbo.config import parse_assignments
     from mbo.executors import make_executor
-    from mbo.harness import optimizer_class, make_task
     from mbo.progress import SweepBar
     from mbo.store import results_dir as resolve_results
     from mbo.sweep import Job, parse_seeds, pending, portable_name, run_sweep
@@ -118,17 +188,13 @@ def sweep_cmd(tasks, optimizers, seeds, budget, profile, sets, executor, jobs, c
         os.environ["MBO_QUIET"] = "1"
     task_names = [t.strip() for t in tasks.split(",") if t.strip()]
     opt_names = [o.strip() for o in optimizers.split(",") if o.strip()]
-    for t in task_names:
-        make_task(t, data_dir)  # unknown names fail here, before any work
-    overrides = parse_assignments(sets)
-    per_opt = {}
-    for o in opt_names:
-        fields = {f.name for f in dataclasses.fields(optimizer_class(o).Config)}
-        per_opt[o] = tuple(sorted((k, v) for k, v in overrides.items() if k in fields))
+    seed_list = parse_seeds(seeds)
     root = str(resolve_results(results_dir).resolve())
+    per_opt = _check_sweep(task_names, opt_names, parse_assignments(sets), seed_list, budget, profile, device,
+                           data_dir, root)
     jobs_all = [Job(portable_name(t), portable_name(o), s, budget, profile, per_opt[o], device, data_dir, root,
                     force)
-                for t in task_names for o in opt_names for s in parse_seeds(seeds)]
+                for t in task_names for o in opt_names for s in seed_list]
     runner = make_executor(executor, jobs=jobs, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run,
                            slurm_folder=slurm_folder or os.path.join(root, "slurm"),
                            slurm_partition=slurm_partition, slurm_time=slurm_time, slurm_mem_gb=slurm_mem_gb)
@@ -142,7 +208,10 @@ def sweep_cmd(tasks, optimizers, seeds, budget, profile, sets, executor, jobs, c
 
     def report(rec):
         finished.append(rec)
-        bar.write(f"{rec['task']} / {rec['label']} / seed {rec['seed']}: {_fmt_summary(rec)}")
+        line = f"{rec['task']} / {rec['label']} / seed {rec['seed']}: {_fmt_summary(rec)}"
+        if rec.get("_kept_ok"):
+            line += f"  (the successful record {rec['_kept_ok']} is kept)"
+        bar.write(line)
         bar.advance(rec.get("status") == "ok")
 
     def retry(job, why):

@@ -20,9 +20,13 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         raise ConfigError(f"--device {device} was asked for but CUDA is not available here; "
                           "use --device cpu or --device auto")
     try:
-        return torch.device(name)
+        dev = torch.device(name)
     except RuntimeError as exc:
         raise ConfigError(f"bad device {device!r}: use auto, cpu, cuda or cuda:N") from exc
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ConfigError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s), "
+                          f"numbered from 0; use --device cuda:0 or --device auto")
+    return dev
 
 
 def seed_everything(seed: int) -> None:
