@@ -13,6 +13,7 @@ uses the mean with an MSE loss. ``quick`` profiles shrink the network and epochs
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -332,6 +333,7 @@ class BOqEI(Optimizer):
     def _search(self, u: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The BO loop; returns all labelled points (initial + acquired) and their labels."""
         from botorch.acquisition import qExpectedImprovement
+        from botorch.exceptions.warnings import NumericsWarning
         from botorch.fit import fit_gpytorch_mll
         from botorch.models import SingleTaskGP
         from botorch.models.utils.gpytorch_modules import get_matern_kernel_with_gamma_prior
@@ -356,7 +358,9 @@ class BOqEI(Optimizer):
             fit_gpytorch_mll(ExactMarginalLogLikelihood(gp.likelihood, gp))
             state = {k: v for k, v in gp.state_dict().items() if "noise" not in k}
             sampler = SobolQMCNormalSampler(sample_shape=torch.Size([cfg.mc_samples]), seed=self.seed + round_)
-            acq = qExpectedImprovement(gp, best_f=ys.max(), sampler=sampler)
+            with warnings.catch_warnings():  # qEI on purpose (the reference's), not BoTorch's advised qLogEI
+                warnings.simplefilter("ignore", NumericsWarning)
+                acq = qExpectedImprovement(gp, best_f=ys.max(), sampler=sampler)
             try:
                 cand, _ = optimize_acqf(acq, bounds=bounds, q=cfg.q, num_restarts=cfg.num_restarts,
                                         raw_samples=cfg.raw_samples,

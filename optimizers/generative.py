@@ -504,7 +504,7 @@ class MINs(Optimizer):
     task_overrides = {"tfbind10": {"epochs": 100}}
     profiles = {
         "paper": {},
-        "quick": {"hidden_size": 256, "epochs": 20},
+        "quick": {"hidden_size": 128, "epochs": 20},
         "smoke": {"hidden_size": 16, "latent_size": 4, "epochs": 2, "val_size": 10},
     }
 

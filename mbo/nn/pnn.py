@@ -36,8 +36,8 @@ def keras_init_(module: nn.Module) -> nn.Module:
 
 
 def keras_adam(params: Iterable[torch.Tensor], lr: float, betas: tuple[float, float] = (0.9, 0.999)):
-    """Adam with Keras' ε = 1e-7."""
-    return torch.optim.Adam(params, lr=lr, betas=betas, eps=KERAS_ADAM_EPS)
+    """Adam with Keras' ε = 1e-7 (fused kernel: same update, less overhead on CPU)."""
+    return torch.optim.Adam(params, lr=lr, betas=betas, eps=KERAS_ADAM_EPS, fused=True)
 
 
 def soft_clamp(s: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
