@@ -258,6 +258,8 @@ class GradAscentMean(GradAscentEnsemble):
     class Config(GradAscentEnsemble.Config):
         use_ref_mean_is_min: bool = True
 
+    profiles = {**GradAscentEnsemble.profiles, "fixed": {"use_ref_mean_is_min": False}}
+
     def reduction(self) -> str:
         return "min" if self.config.use_ref_mean_is_min else "mean"
 

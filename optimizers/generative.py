@@ -3,7 +3,8 @@
 PyTorch ports of design-baselines (Trabucco et al., Design-Bench, ICML 2022); notes in
 ``shared/methods/baselines.md`` (§2–§5). Defaults (``paper``) are the reference's TF-Bind-8
 settings; TF-Bind-10 overrides are applied by task name. Every known defect of the reference is
-reproduced and sits behind a ``use_ref_*`` switch that is ``True`` by default:
+reproduced and sits behind a ``use_ref_*`` switch that is ``True`` by default and in ``quick``
+and ``smoke``; profile ``fixed`` (the paper sizes with every switch off) has no published target:
 
 * ``use_ref_reinforce_broadcast``: the discrete REINFORCE loss broadcasts ``[B, 1, L] × [B, 1]``
   to ``[B, B, L]``, so its gradient is ≈ 0 and the policy stays at the top-128 marginals (§2.4).
@@ -148,6 +149,7 @@ class REINFORCE(Optimizer):
         "quick": {"ensemble_epochs": 10, "ensemble_batch_size": 256, "embedding_size": 64, "hidden_size": 128},
         "smoke": {"ensemble_epochs": 2, "embedding_size": 8, "hidden_size": 16, "iterations": 5,
                   "ensemble_size": 2, "val_size": 10},
+        "fixed": {"use_ref_reinforce_broadcast": False},
     }
 
     def fit(self, data: OfflineData) -> None:
@@ -307,6 +309,7 @@ class CbAS(Optimizer):
         "smoke": {"ensemble_epochs": 2, "offline_epochs": 2, "rounds": 2, "round_epochs": 1,
                   "batches_per_round": 2, "ensemble_size": 2, "embedding_size": 8, "hidden_size": 16,
                   "latent_size": 4, "val_size": 10, "marginal_samples": 2},
+        "fixed": {"use_ref_cbas_conditional_ratio": False},
     }
 
     def fit(self, data: OfflineData) -> None:
@@ -393,6 +396,7 @@ class AutofocusedCbAS(CbAS):
         "paper": {},
         "quick": {**CbAS.profiles["quick"], "autofocus_epochs": 1},
         "smoke": {**CbAS.profiles["smoke"], "autofocus_epochs": 1},
+        "fixed": {"use_ref_cbas_conditional_ratio": False, "use_ref_autofocus_random_z": False},
     }
 
     @torch.no_grad()
