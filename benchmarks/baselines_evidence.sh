@@ -3,7 +3,7 @@
 # with dataset-best and random beside them, then leaderboards (100th and 50th percentile).
 # Run under one CPU slot:  /work/tools/slot benchmarks/baselines_evidence.sh
 # Order = priority (finished runs are skipped on a re-run):
-#   1. TF-Bind-8 quick, seeds 0-1 (the acceptance runs), then seed 2;
+#   1. TF-Bind-8 quick, seeds 0-1 (the acceptance runs), bo-qei on Branin and Levy, then seed 2;
 #   2. Branin, Levy, TF-Bind-10 quick, seeds 0-2;
 #   3. the paper profile on TF-Bind-8 for the methods whose estimated paper cost fits 20 min
 #      (benchmarks/baselines_paper_cost.py; its output is saved beside the records).
@@ -17,7 +17,7 @@ OUT=results/baselines
 SEVEN="reinforce cbas autofocused-cbas mins bo-qei grad-ascent-min grad-ascent-mean"
 SIX="reinforce cbas autofocused-cbas mins bo-qei grad-ascent-min"
 PAPER="${PAPER:-}"  # methods to run with --profile paper on tfbind8 (set from the cost estimate)
-STAGES="${STAGES:-accept seed2 grid paper mean}"
+STAGES="${STAGES:-accept bo seed2 grid cost paper mean}"
 
 run() {  # task optimizer seeds [extra args]
   local t=$1 o=$2 s=$3; shift 3
@@ -29,6 +29,7 @@ nulls() { run "$1" dataset-best 0-2; run "$1" random 0-2; }
 for stage in $STAGES; do
   case $stage in
     accept) nulls tfbind8; for o in $SEVEN; do run tfbind8 "$o" 0-1 --profile quick; done ;;
+    bo) for t in branin levy; do nulls "$t"; run "$t" bo-qei 0-2 --profile quick; done ;;
     seed2) for o in $SEVEN; do run tfbind8 "$o" 2 --profile quick; done ;;
     grid) for t in branin levy tfbind10; do nulls "$t"; for o in $SIX; do run "$t" "$o" 0-2 --profile quick; done; done ;;
     cost) python benchmarks/baselines_paper_cost.py --task tfbind8 --limit-min 20 | tee "$OUT/paper_cost.txt" ;;
