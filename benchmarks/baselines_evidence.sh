@@ -13,6 +13,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export MBO_DATA_DIR="${MBO_DATA_DIR:-$(cd .. && pwd)/shared/data/design_bench}"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" MBO_QUIET=1
+command -v mbo >/dev/null || { echo "mbo is not on PATH: activate the virtual environment first" >&2; exit 1; }
 OUT=results/baselines
 SEVEN="reinforce cbas autofocused-cbas mins bo-qei grad-ascent-min grad-ascent-mean"
 SIX="reinforce cbas autofocused-cbas mins bo-qei grad-ascent-min"
