@@ -8,6 +8,7 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" MBO_QUIET=1
 python benchmarks/task_load.py --out results/design_bench/task_load.md
 bash benchmarks/engine_sweep.sh
 bash benchmarks/design_bench_evidence.sh
+bash benchmarks/baselines_evidence.sh
 python benchmarks/coms_spiral.py --out results/coms
 bash benchmarks/ddom_evidence.sh
 bash benchmarks/n2ce_evidence.sh results/n2ce

@@ -1,8 +1,8 @@
 """Training regression surrogates f(x) ≈ y on the offline set."""
 from __future__ import annotations
 
-from collections.abc import Callable
 import math
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -10,22 +10,67 @@ from torch import nn
 from mbo.progress import progress
 
 
+def minibatch_loop(n: int, step: Callable[[torch.Tensor, int, int], float], *, epochs: int,
+                   batch_size: int, generator: torch.Generator | None = None, shuffle: bool = True,
+                   device: torch.device | str = "cpu", desc: str = "train") -> list[float]:
+    """The one minibatch loop every trainer shares: per epoch, (re)shuffle the ``n`` rows and call
+    ``step(idx, epoch, batch_index)`` on each batch (the last partial batch kept).
+
+    Args:
+        n: number of rows.
+        step: does one update on the rows ``idx`` (a long tensor on ``device``) and returns the
+            batch's mean loss.
+        epochs: passes over the rows.
+        batch_size: rows per batch.
+        generator: CPU generator for the shuffling (seeded by the caller).
+        shuffle: reshuffle every epoch; ``False`` keeps one fixed order for the whole run (drawn
+            once from ``generator``), as design-baselines' MINs pipeline (shuffle buffer 1).
+        device: where ``idx`` lives.
+        desc: progress-bar label.
+
+    Returns:
+        The mean loss of each epoch (batch means weighted by batch size).
+    """
+    fixed = torch.randperm(n, generator=generator) if not shuffle else None
+    history = []
+    for epoch in progress(range(epochs), desc=desc):
+        perm = (torch.randperm(n, generator=generator) if shuffle else fixed).to(device)
+        total = 0.0
+        for b, start in enumerate(range(0, n, batch_size)):
+            idx = perm[start:start + batch_size]
+            total += float(step(idx, epoch, b)) * len(idx)
+        history.append(total / max(n, 1))
+    return history
+
+
+def mse_loss(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean squared error of ``pred`` (``[b, 1]`` or ``[b]``) against ``y`` ``[b]``."""
+    return ((pred.reshape(-1) - y) ** 2).mean()
+
+
 def fit_regressor(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int,
                   batch_size: int = 128, learning_rate: float = 1e-3, weight_decay: float = 0.0,
                   generator: torch.Generator | None = None, desc: str = "surrogate",
+                  loss: Callable[..., torch.Tensor] = mse_loss, extras: Sequence[torch.Tensor] = (),
+                  optimizer: torch.optim.Optimizer | None = None, adam_eps: float = 1e-8,
                   lr_schedule: str = "constant") -> list[float]:
-    """Minimize the mean squared error of ``model(x)`` against ``y`` with Adam minibatches.
+    """Minimize ``loss(model(x), y, *extras)`` with Adam minibatches (default: mean squared error).
 
     Args:
-        model: maps ``[b, d]`` to ``[b, 1]`` or ``[b]``; already on the data's device.
-        x: inputs ``[n, d]``.
-        y: targets ``[n]``.
+        model: maps a batch of ``x`` to predictions; already on the data's device.
+        x: inputs ``[n, ...]`` (float features or integer tokens).
+        y: targets ``[n, ...]``.
         epochs: passes over the data.
         batch_size: minibatch size.
-        learning_rate: Adam learning rate.
-        weight_decay: Adam weight decay.
+        learning_rate: Adam learning rate (ignored when ``optimizer`` is given).
+        weight_decay: Adam weight decay (ignored when ``optimizer`` is given).
         generator: CPU generator for the shuffling (seeded by the caller).
         desc: progress-bar label.
+        loss: ``loss(output, y_batch, *extras_batch) -> scalar``, e.g. a weighted Gaussian NLL.
+        extras: per-row tensors ``[n, ...]`` (bootstrap counts, importance weights), sliced with
+            each minibatch and handed to ``loss``.
+        optimizer: an optimizer to continue with (its state carries over); default a fresh Adam.
+        adam_eps: Adam's ε (Keras uses 1e-7, PyTorch 1e-8).
         lr_schedule: ``"constant"``, or ``"cosine"``: epoch ``e`` of ``E`` uses
             ``learning_rate · (1 + cos(π e / E)) / 2`` (DEMO's reference surrogate).
 
@@ -34,25 +79,22 @@ def fit_regressor(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs:
     """
     if lr_schedule not in ("constant", "cosine"):
         raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {lr_schedule!r}")
-    opt = torch.optim.Adam(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
-    n = x.shape[0]
-    history = []
-    model.train()
-    for epoch in progress(range(epochs), desc=desc):
-        if lr_schedule == "cosine":
+    opt = optimizer or torch.optim.Adam(model.parameters(), lr=learning_rate, weight_decay=weight_decay,
+                                        eps=adam_eps)
+
+    def step(idx: torch.Tensor, epoch: int, batch: int) -> float:
+        if lr_schedule == "cosine" and batch == 0:
             for group in opt.param_groups:
                 group["lr"] = learning_rate * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs))
-        perm = torch.randperm(n, generator=generator).to(x.device)
-        total = 0.0
-        for start in range(0, n, batch_size):
-            idx = perm[start:start + batch_size]
-            pred = model(x[idx]).reshape(-1)
-            loss = ((pred - y[idx]) ** 2).mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-        history.append(total / n)
+        value = loss(model(x[idx]), y[idx], *(e[idx] for e in extras))
+        opt.zero_grad(set_to_none=True)
+        value.backward()
+        opt.step()
+        return value.item()
+
+    model.train()
+    history = minibatch_loop(x.shape[0], step, epochs=epochs, batch_size=batch_size, generator=generator,
+                             device=x.device, desc=desc)
     model.eval()
     return history
 
@@ -98,6 +140,11 @@ class Surrogate:
     def predict(self, u: torch.Tensor) -> torch.Tensor:
         """Standardized prediction ``[n]`` of encoded designs ``[n, d]`` (differentiable)."""
         return self.model(u).reshape(-1)
+
+    def spearman(self, data) -> float:
+        """Spearman correlation of the predictions with ``data.y`` (:func:`training_spearman`)."""
+        device = next(self.model.parameters()).device
+        return training_spearman(self.predict, self.encoder.encode(data.x, device), data.y)
 
 
 def training_spearman(predict: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, y,
