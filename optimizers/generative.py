@@ -356,7 +356,7 @@ class CbAS(Optimizer):
         y = ens.mean(x)
         gamma = nearest_percentile(y, cfg.percentile)
         if cfg.use_ref_cbas_conditional_ratio:
-            w = torch.exp(p.log_px_z(x, z) - q.log_px_z(x, z))
+            w = capped_exp(p.log_px_z(x, z) - q.log_px_z(x, z))
         else:
             log_w = p.log_marginal(x, cfg.marginal_samples) - q.log_marginal(x, cfg.marginal_samples)
             w = torch.softmax(log_w, 0) * len(log_w)
@@ -375,6 +375,20 @@ class CbAS(Optimizer):
         self._check_fitted("ensemble_")
         return {"surrogate_spearman_train": training_spearman(self.ensemble_.mean, self.td_.x, self.td_.y),
                 "task_overrides": self.task_overrides_}
+
+
+LOG_WEIGHT_CAP = 60.0
+
+
+def capped_exp(log_w: torch.Tensor) -> torch.Tensor:
+    """``exp(log_w)`` with ``log_w`` capped at 60, so unnormalised density-ratio weights stay finite.
+
+    The reference's single-sample ratios exp(log p(x|z) − log q(x|z)) overflow float32 on
+    continuous tasks with many dimensions (Levy's 60): one inf weight turns the weighted refit into
+    NaN. e^60 ≈ 1e26 keeps a weighted batch sum far below float32's 3.4e38, and Adam's steps are
+    nearly invariant to the weights' overall scale, so below the cap nothing changes.
+    """
+    return torch.exp(log_w.clamp(max=LOG_WEIGHT_CAP))
 
 
 class AutofocusedCbAS(CbAS):
@@ -415,7 +429,7 @@ class AutofocusedCbAS(CbAS):
                 out.append(q.log_marginal(xb, cfg.marginal_samples) - p.log_marginal(xb, cfg.marginal_samples))
         log_v = torch.cat(out)
         if cfg.use_ref_autofocus_random_z:
-            return torch.exp(log_v)
+            return capped_exp(log_v)
         return torch.softmax(log_v, 0) * len(log_v)
 
     def _after_round(self, round_: int) -> None:
