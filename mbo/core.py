@@ -251,7 +251,7 @@ class Task:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Guard every ``score`` / ``_score`` a subclass defines, so no override bypasses the oracle rule."""
         super().__init_subclass__(**kwargs)
-        for name in ("score", "_score"):
+        for name in ("score", "_score", "candidate_diagnostics"):
             if name in cls.__dict__:
                 setattr(cls, name, _guarded(cls.__dict__[name], name))
 
@@ -281,6 +281,14 @@ class Task:
 
     def check_oracle(self) -> None:
         """Raise :class:`OracleUnavailableError` if ``score`` cannot work here."""
+
+    def candidate_diagnostics(self, x: np.ndarray) -> dict[str, Any]:
+        """Oracle-side facts about the scored candidates ``[n, dim]`` (e.g. the infeasible share).
+
+        The harness calls it after scoring and stores the result under ``diagnostics.task``;
+        like ``score`` it is closed while an optimizer's code runs.
+        """
+        return {}
 
     def score(self, x: np.ndarray) -> np.ndarray:
         """Oracle scores ``[n]`` float64 of designs ``[n, dim]`` (validated, clipped).

@@ -239,6 +239,9 @@ def _run(spec: RunSpec, rid: str) -> dict[str, Any]:
         raw = task.score(cands)
         rec["timings"]["score"] = time.perf_counter() - t
         norm = task.normalize(raw)
+        task_diag = _jsonable(task.candidate_diagnostics(cands) or {})
+        if task_diag:
+            rec["diagnostics"]["task"] = task_diag
         rec["candidates"] = cands.tolist()
         rec["scores"] = {"raw": raw.tolist(), "normalized": norm.tolist()}
         rec["summary"] = {"raw": _summ(raw), "normalized": _summ(norm)}
