@@ -18,10 +18,21 @@ either fixed or a Lagrange multiplier that keeps the overestimation gap near the
 * ``coms-decoupled`` (§2.3): an energy model for p(x) (a stochastic COM with large α) and an
   independent MSE regressor ``f_ω``; Langevin on ``∇f_θ + w·∇f_ω``.
 
+``coms`` also follows [R] in two details that do not change the algorithm: a Keras-style
+initialisation (Glorot-uniform weights, zero biases; [R] is Keras) and a 500-row validation
+hold-out left out of training (``holdout_size``; [R]'s ``build_pipeline(val_size=500)``), whose
+fit is reported in ``diagnostics()``; the top-Q starting pool is still drawn from every row.
+
 The stochastic and decoupled settings on Design-Bench are toolkit choices (notes §7.14): start
-at the top-Q designs, ε from √(2η) down to √(2η)/100, 50 steps. Profile ``spiral`` runs the
-paper's toy settings (§3: 1×256 MLP, k = 100, ε 0.02→0.001, 50,000 sampling steps from the
-uniform prior, raw coordinates); ``paper`` is the defaults; ``quick`` and ``smoke`` shrink them.
+at the top-Q designs, drift η_t = ε_t²/2 with ε from √(2η) down to √(2η)/100 (so the first
+drift step is COMs' step), 50 steps. The injected noise is scaled to the data, not to η: each
+step adds κ·ε_t·z with κ chosen so that the chain's total noise std √Σ(κε_t)² is ``noise_frac``
+(0.1) times the per-coordinate std of the encoded training designs (see :class:`COMsConfig`).
+
+Profile ``spiral`` runs the paper's toy settings (§3: 1×256 MLP, k = 100, ε 0.02→0.001,
+50,000 sampling steps from the uniform prior, raw coordinates, exact Langevin κ = 1);
+``paper`` is the defaults; ``quick`` shrinks only the network (2×256) and the epochs (10) and
+keeps every setting of the conservative penalty (50 chain steps, η, α/τ); ``smoke`` is a test size.
 """
 from __future__ import annotations
 
@@ -35,8 +46,7 @@ from torch import nn
 from mbo.core import OfflineData, Optimizer
 from mbo.errors import ConfigError
 from mbo.nn import DesignEncoder, Standardizer, fit_regressor, mlp
-from mbo.nn.surrogate import training_spearman
-from mbo.progress import progress
+from mbo.nn.surrogate import minibatch_loop, training_spearman
 from mbo.samplers import gradient_ascent, langevin
 
 
@@ -47,6 +57,21 @@ class COMsConfig:
     ``None`` means "by design space": ``step_size`` 2.0 (discrete) / 0.05 (continuous), with
     η = step_size·√d; ``tau`` 2.0 / 0.5; ``neg_eps``/``sample_eps`` (ε_start, ε_end) default to
     (√(2η), √(2η)/100). With an ε schedule the ascent kernel steps by ε_t²/2 without noise.
+
+    Noise of the Langevin kernels (``neg_kernel``/``sampler`` = ``"langevin"``): step t moves by
+    ``(ε_t²/2)·∇log p + κ·ε_t·z``. ``noise_frac = None`` is exact Langevin (κ = 1), the paper's
+    kernel, which the ``spiral`` profile uses with the paper's ε. A number sets κ so that the
+    chain's total injected noise std per coordinate, ``κ·√Σε_t²``, equals ``noise_frac`` × the
+    RMS per-coordinate std of the encoded offline designs (i.e. a temperature κ² on the target).
+    Why: with κ = 1, the Design-Bench ε = √(2η) → √(2η)/100 puts a total noise of std 10.7 on every
+    TF-Bind-8 logit (data logits are 0 or ±1.95, per-coordinate std 1.34), so chains that start at
+    the data end as near-random re-draws. The default 0.1 is the ratio of the paper's toy training
+    chain (√Σε_t² = 0.082 for ε 0.02 → 0.001 over 100 steps) to the spiral data's per-coordinate std
+    (0.83); it was not chosen by oracle scores. The drift is left unchanged.
+
+    ``init``: ``"keras"`` (Glorot-uniform, zero bias; [R] is Keras) or ``"torch"`` (``nn.Linear``).
+    ``holdout_size``: rows (a seeded random subset) left out of training, as [R]'s 500-row
+    validation set; their fit is reported in ``diagnostics()``; the top-Q pool still uses all rows.
     """
 
     hidden_size: int = 2048
@@ -75,6 +100,9 @@ class COMsConfig:
     guidance_weight: float = 5.0
     regressor_learning_rate: float = 3e-4
     regressor_epochs: int | None = None
+    noise_frac: float | None = 0.1
+    init: Literal["torch", "keras"] = "torch"
+    holdout_size: int = 0
 
     def __post_init__(self) -> None:
         if min(self.hidden_size, self.batch_size, self.epochs) < 1 or self.num_layers < 0:
@@ -88,6 +116,12 @@ class COMsConfig:
             eps = getattr(self, key)
             if eps is not None and (len(eps) != 2 or min(eps) <= 0):
                 raise ConfigError(f"{key} must be two positive numbers (start, end), got {eps}")
+        if self.noise_frac is not None and self.noise_frac <= 0:
+            raise ConfigError(f"noise_frac must be > 0 or None (exact Langevin), got {self.noise_frac}")
+        if self.init not in ("torch", "keras"):
+            raise ConfigError(f"init must be 'torch' or 'keras', got {self.init!r}")
+        if self.holdout_size < 0:
+            raise ConfigError(f"holdout_size must be ≥ 0, got {self.holdout_size}")
 
 
 class _COMs(Optimizer):
@@ -99,22 +133,32 @@ class _COMs(Optimizer):
     def fit(self, data: OfflineData) -> None:
         cfg, dev = self.config, self.device
         self.data_ = data
+        n = len(data)
+        if cfg.holdout_size > n // 2:
+            raise ConfigError(f"holdout_size {cfg.holdout_size} leaves too few of the {n} offline rows to "
+                              "train on (at most half may be held out); set holdout_size=0")
         torch.manual_seed(self.seed)
         gen = torch.Generator().manual_seed(self.seed)
+        perm = np.random.default_rng(self.seed).permutation(n)
+        self.holdout_idx_, self.train_idx_ = np.sort(perm[:cfg.holdout_size]), np.sort(perm[cfg.holdout_size:])
         self.encoder_ = _encoder(data, cfg.use_standardize)
         self.y_scaler_ = Standardizer(data.y) if cfg.use_standardize else None
-        u = self.encoder_.encode(data.x, dev)
-        y = torch.as_tensor(self.y_scaler_.transform(data.y) if self.y_scaler_ else np.array(data.y), device=dev)
+        u_all = self.encoder_.encode(data.x, dev)
+        y_all = torch.as_tensor(self.y_scaler_.transform(data.y) if self.y_scaler_ else np.array(data.y), device=dev)
+        train = torch.as_tensor(self.train_idx_, device=dev)
+        u, y = u_all[train], y_all[train]
         d = u.shape[1]
         discrete = data.space.is_discrete
         self.eta_ = (cfg.step_size if cfg.step_size is not None else 2.0 if discrete else 0.05) * d ** 0.5
+        self.data_std_ = float(u_all.std(0).pow(2).mean().sqrt()) if n > 1 else 1.0
         tau = cfg.tau if cfg.tau is not None else 2.0 if discrete else 0.5
-        eps = cfg.neg_eps if cfg.neg_eps is not None or cfg.neg_kernel == "ascent" else self._default_eps()
-        kernel = _Chain(self.eta_, eps, cfg.num_neg_steps, cfg.neg_kernel == "langevin", gen)
-        self.energy_ = mlp(d, 1, cfg.hidden_size, cfg.num_layers, cfg.activation).to(dev)
+        chain_gen = torch.Generator(device=dev).manual_seed(self.seed + 2)
+        kernel = self._chain(cfg.neg_eps, cfg.neg_kernel, cfg.num_neg_steps, chain_gen)
+        self.neg_noise_std_ = kernel.noise_total
+        self.energy_ = mlp(d, 1, cfg.hidden_size, cfg.num_layers, cfg.activation, init=cfg.init).to(dev)
         self.history_ = train_energy(self.energy_, u, y, kernel, cfg, tau, gen)
         if cfg.use_decoupled:
-            self.regressor_ = mlp(d, 1, cfg.hidden_size, cfg.num_layers, cfg.activation).to(dev)
+            self.regressor_ = mlp(d, 1, cfg.hidden_size, cfg.num_layers, cfg.activation, init=cfg.init).to(dev)
             fit_regressor(self.regressor_, u, y, epochs=cfg.regressor_epochs or cfg.epochs,
                           batch_size=cfg.batch_size, learning_rate=cfg.regressor_learning_rate,
                           generator=gen, desc="regressor f_ω")
@@ -129,19 +173,56 @@ class _COMs(Optimizer):
         else:
             x0 = self.data_.space.sample(n, rng)
         u0 = self.encoder_.encode(x0, self.device)
-        eps = cfg.sample_eps if cfg.sample_eps is not None or cfg.sampler == "ascent" else self._default_eps()
         gen = torch.Generator(device=u0.device).manual_seed(self.seed + 1)
-        chain = _Chain(self.eta_, eps, cfg.num_sample_steps, cfg.sampler == "langevin", gen)
+        chain = self._chain(cfg.sample_eps, cfg.sampler, cfg.num_sample_steps, gen)
         u = chain(self.log_prob, u0)
         return self.encoder_.decode(u)
 
     def diagnostics(self) -> dict:
-        """The surrogate's Spearman correlation with y on its training rows: ``f_ω`` for the decoupled
-        variant, else ``f_θ`` (which is both the reward model and the energy)."""
+        """Fit and training-chain facts, per run.
+
+        * ``surrogate_spearman_train``: the surrogate's Spearman correlation with y on its training
+          rows: ``f_ω`` for the decoupled variant, else ``f_θ`` (both reward model and energy);
+          ``surrogate_spearman_holdout`` / ``surrogate_mse_holdout`` (z-scored y) on the
+          ``holdout_size`` held-out rows, when there are any.
+        * ``gap_history``, ``alpha_history``, ``mse_history``: per-epoch means of the overestimation
+          gap ``f(x') − f(x)``, of α and of the squared error while ``f_θ`` trained.
+        * ``eta``: η = step_size·√d; ``data_std``: RMS per-coordinate std of the encoded designs;
+          ``neg_noise_std`` / ``sample_noise_std``: total injected noise std per coordinate of the
+          training chain and of the sampling chain (0 for ascent).
+        """
         self._check_fitted("energy_")
-        model = self.regressor_ if self.config.use_decoupled else self.energy_
-        u = self.encoder_.encode(self.data_.x, self.device)
-        return {"surrogate_spearman_train": training_spearman(model, u, self.data_.y)}
+        cfg = self.config
+        model = self.regressor_ if cfg.use_decoupled else self.energy_
+        out = {"surrogate_spearman_train": training_spearman(model, self._encode_rows(self.train_idx_),
+                                                             self.data_.y[self.train_idx_])}
+        if len(self.holdout_idx_) > 1:
+            u = self._encode_rows(self.holdout_idx_)
+            y = self.data_.y[self.holdout_idx_]
+            y_z = self.y_scaler_.transform(y) if self.y_scaler_ else np.asarray(y)
+            with torch.no_grad():
+                pred = model(u).reshape(-1).cpu().numpy()
+            out["surrogate_spearman_holdout"] = training_spearman(model, u, y)
+            out["surrogate_mse_holdout"] = float(((pred - y_z) ** 2).mean())
+        sample_chain = self._chain(cfg.sample_eps, cfg.sampler, cfg.num_sample_steps, torch.Generator())
+        out.update(gap_history=self.history_["gap"], alpha_history=self.history_["alpha"],
+                   mse_history=self.history_["mse"], eta=self.eta_, data_std=self.data_std_,
+                   neg_noise_std=self.neg_noise_std_, sample_noise_std=sample_chain.noise_total)
+        return out
+
+    def _encode_rows(self, idx: np.ndarray) -> torch.Tensor:
+        return self.encoder_.encode(self.data_.x[idx], self.device)
+
+    def _chain(self, eps: tuple[float, float] | None, kernel: str, num_steps: int,
+               generator: torch.Generator) -> _Chain:
+        """The training (negatives) or sampling chain: by-design-space ε for Langevin when ``eps`` is
+        None, noise scaled to ``noise_frac``·``data_std_`` unless ``noise_frac`` is None."""
+        cfg = self.config
+        langevin_kernel = kernel == "langevin"
+        if eps is None and langevin_kernel:
+            eps = self._default_eps()
+        noise_total = cfg.noise_frac * self.data_std_ if cfg.noise_frac is not None else None
+        return _Chain(self.eta_, eps, num_steps, langevin_kernel, generator, noise_total=noise_total)
 
     def log_prob(self, u: torch.Tensor) -> torch.Tensor:
         """Unnormalised log-density ``[n]`` of encoded designs ``[n, d]`` that sampling targets:
@@ -160,9 +241,12 @@ class _COMs(Optimizer):
 _SPIRAL = {"hidden_size": 256, "num_layers": 1, "learning_rate": 1e-3, "batch_size": 128,
            "mse_coef": 0.5, "alpha_mode": "fixed", "num_neg_steps": 100, "neg_eps": (0.02, 0.001),
            "neg_init_noise_std": 0.1, "num_sample_steps": 50_000, "sample_eps": (0.1, 1e-5),
-           "sample_init": "uniform", "use_standardize": False}
-_QUICK = {"hidden_size": 256, "epochs": 10, "num_neg_steps": 20}
-_SMOKE = {"hidden_size": 32, "epochs": 2, "batch_size": 64, "num_neg_steps": 3, "num_sample_steps": 5}
+           "sample_init": "uniform", "use_standardize": False, "noise_frac": None, "init": "torch",
+           "holdout_size": 0}
+# quick: a CPU-sized network and fewer epochs; the penalty (50 chain steps, η, α/τ) is the paper's.
+_QUICK = {"hidden_size": 256, "epochs": 10}
+_SMOKE = {"hidden_size": 32, "epochs": 2, "batch_size": 64, "num_neg_steps": 3, "num_sample_steps": 5,
+          "holdout_size": 0}
 
 
 class COMs(_COMs):
@@ -177,6 +261,11 @@ class COMs(_COMs):
 
     name = "coms"
     description = "conservative objective models: CD-style conservative MLP + gradient ascent from top-Q"
+
+    @dataclass
+    class Config(COMsConfig):
+        init: Literal["torch", "keras"] = "keras"  # [R] is Keras: Glorot-uniform weights, zero biases
+        holdout_size: int = 500  # [R]: build_pipeline(val_size=500)
     profiles = {"paper": {}, "quick": _QUICK, "smoke": _SMOKE,
                 "spiral": {**_SPIRAL, "epochs": 50, "alpha": 0.0}}
 
@@ -220,13 +309,26 @@ class DecoupledCOMs(_COMs):
 
 class _Chain:
     """k MCMC steps on a log-density: constant-η ascent, or per-step η_t = ε_t²/2 (ε geometric)
-    with noise ε_t·z (Langevin) or without (the toy's original-COMs sampler, [N])."""
+    with noise κ·ε_t·z (Langevin) or without (the toy's original-COMs sampler, [N]).
+
+    ``noise_total`` sets κ so that the total injected noise std per coordinate, κ·√Σε_t², equals
+    it; ``None`` gives κ = 1 (exact Langevin on the log-density).
+    """
 
     def __init__(self, eta: float, eps: tuple[float, float] | None, num_steps: int, use_noise: bool,
-                 generator: torch.Generator) -> None:
+                 generator: torch.Generator, noise_total: float | None = None) -> None:
         self.num_steps, self.use_noise, self.generator = num_steps, use_noise, generator
         self.eta = eta
         self.etas = None if eps is None else np.geomspace(eps[0], eps[1], num=max(num_steps, 1)) ** 2 / 2
+        steps = self.etas if self.etas is not None else np.full(max(num_steps, 1), eta)
+        raw_total = float(np.sqrt(2.0 * steps.sum())) if num_steps > 0 else 0.0  # √Σε_t² at κ = 1
+        if not use_noise:
+            self.noise_scale = 0.0
+        elif noise_total is None or raw_total == 0.0:
+            self.noise_scale = 1.0
+        else:
+            self.noise_scale = noise_total / raw_total
+        self.noise_total = self.noise_scale * raw_total
 
     def __call__(self, log_prob, u0: torch.Tensor) -> torch.Tensor:
         """Run the chain from ``u0`` ``[n, d]``; the result ``[n, d]`` is detached (no gradient to θ)."""
@@ -234,13 +336,11 @@ class _Chain:
             return u0.detach().clone()
         if self.etas is None and not self.use_noise:
             return gradient_ascent(log_prob, u0, step_size=self.eta, num_steps=self.num_steps)
+        if self.use_noise and self.generator.device != u0.device:
+            raise ValueError(f"the chain's generator is on {self.generator.device}, the particles on {u0.device}")
         etas = self.etas if self.etas is not None else np.full(self.num_steps, self.eta)
-        gen = self.generator if self.generator.device == u0.device else None
-        u = u0.detach()
-        for eta in etas:
-            u = langevin(log_prob, u, step_size=float(eta), num_steps=1,
-                         noise_scale=1.0 if self.use_noise else 0.0, generator=gen)
-        return u
+        return langevin(log_prob, u0, step_size=etas, num_steps=self.num_steps, noise_scale=self.noise_scale,
+                        generator=self.generator)
 
 
 def conservative_loss(f_pos: torch.Tensor, f_neg: torch.Tensor, y: torch.Tensor, alpha: float,
@@ -281,39 +381,40 @@ def train_energy(model: nn.Module, u: torch.Tensor, y: torch.Tensor, chain: _Cha
     log_alpha = torch.tensor(float(np.log(max(cfg.alpha, 1e-30))), device=u.device, requires_grad=True)
     alpha_opt = torch.optim.Adam([log_alpha], lr=cfg.alpha_learning_rate)
     log_prob = lambda v: model(v).reshape(-1)  # noqa: E731
-    history: dict[str, list[float]] = {"mse": [], "gap": [], "alpha": []}
-    n = u.shape[0]
-    for _ in progress(range(cfg.epochs), desc="energy f_θ"):
-        perm = torch.randperm(n, generator=generator).to(u.device)
-        sums = np.zeros(3)
-        for start in range(0, n, cfg.batch_size):
-            idx = perm[start:start + cfg.batch_size]
-            xb, yb = u[idx], y[idx]
-            alpha = log_alpha.exp().item() if cfg.alpha_mode == "dual" else cfg.alpha
-            if alpha > 0 or cfg.alpha_mode == "dual":
-                x0 = xb
-                if cfg.neg_init_noise_std > 0:
-                    x0 = xb + cfg.neg_init_noise_std * torch.randn(xb.shape, generator=generator).to(xb.device)
-                model.eval()
-                neg = chain(log_prob, x0)
-                model.train()
-                f_neg = model(neg).reshape(-1)
-            f_pos = model(xb).reshape(-1)
-            if not (alpha > 0 or cfg.alpha_mode == "dual"):  # α = 0: pure regression, no chain needed
-                f_neg = f_pos.detach()
-            loss, gap = conservative_loss(f_pos, f_neg, yb, alpha, cfg.mse_coef)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if cfg.alpha_mode == "dual":
-                alpha_opt.zero_grad(set_to_none=True)
-                dual_alpha_loss(log_alpha, gap, tau).backward()
-                alpha_opt.step()
-            sums += len(idx) * np.array([((yb - f_pos) ** 2).mean().item(), gap.item(), alpha])
-        for key, value in zip(("mse", "gap", "alpha"), sums / n):
-            history[key].append(float(value))
+    sums = np.zeros((cfg.epochs, 3))  # per epoch: Σ over rows of mse, gap, alpha
+
+    def step(idx: torch.Tensor, epoch: int, batch: int) -> float:
+        xb, yb = u[idx], y[idx]
+        alpha = log_alpha.exp().item() if cfg.alpha_mode == "dual" else cfg.alpha
+        use_negatives = alpha > 0 or cfg.alpha_mode == "dual"  # α = 0: pure regression, no chain needed
+        if use_negatives:
+            x0 = xb
+            if cfg.neg_init_noise_std > 0:
+                x0 = xb + cfg.neg_init_noise_std * torch.randn(xb.shape, generator=generator).to(xb.device)
+            model.eval()
+            neg = chain(log_prob, x0)
+            model.train()
+            f_neg = model(neg).reshape(-1)
+        f_pos = model(xb).reshape(-1)
+        if not use_negatives:
+            f_neg = f_pos.detach()
+        loss, gap = conservative_loss(f_pos, f_neg, yb, alpha, cfg.mse_coef)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if cfg.alpha_mode == "dual":
+            alpha_opt.zero_grad(set_to_none=True)
+            dual_alpha_loss(log_alpha, gap, tau).backward()
+            alpha_opt.step()
+        sums[epoch] += len(idx) * np.array([((yb - f_pos) ** 2).mean().item(), gap.item(), alpha])
+        return loss.item()
+
+    model.train()
+    minibatch_loop(u.shape[0], step, epochs=cfg.epochs, batch_size=cfg.batch_size, generator=generator,
+                   device=u.device, desc="energy f_θ")
     model.eval()
-    return history
+    means = sums / max(u.shape[0], 1)
+    return {key: [float(v) for v in means[:, i]] for i, key in enumerate(("mse", "gap", "alpha"))}
 
 
 class _RawEncoder:

@@ -144,7 +144,7 @@ class DEMOConfig:
                            batch_size=self.diffusion_batch, epochs=self.diffusion_epochs, holdout_fraction=0.0,
                            condition_dropout=self.label_dropout, use_reweighting=self.reweight,
                            gamma=self.guidance, condition=self.condition, num_steps=self.num_grid,
-                           sampler=self.sampler)
+                           sampler=self.sampler, standardize_x=True, parameterization="score")
 
 
 def edit_designs(score_fn, u: torch.Tensor, sde: VPSDE, *, edit_t: float, num_grid: int, sampler: str = "ddom",

@@ -66,8 +66,8 @@ class DesignEncoder:
 
     Discrete: Design-Bench logits, flattened (``d = L * (V - 1)``), optionally z-scored
     (``standardize_discrete``; Design-Bench baselines leave them as they are). Continuous:
-    z-scored with the offline set's mean and std. Decoding does not clip: the harness clips
-    out-of-box designs and counts them in the record.
+    z-scored with the offline set's mean and std. ``standardize`` (True/False) overrides both
+    rules. Decoding does not clip: the harness clips out-of-box designs and counts them in the record.
 
     Example:
         >>> enc = DesignEncoder(data.space, data.x)
@@ -75,9 +75,10 @@ class DesignEncoder:
         >>> x = enc.decode(u)               # numpy designs
     """
 
-    def __init__(self, space: DesignSpace, x: np.ndarray, standardize_discrete: bool = False) -> None:
+    def __init__(self, space: DesignSpace, x: np.ndarray, standardize_discrete: bool = False,
+                 standardize: bool | None = None) -> None:
         self.space = space
-        self.standardize = (not space.is_discrete) or standardize_discrete
+        self.standardize = ((not space.is_discrete) or standardize_discrete) if standardize is None else standardize
         flat = self._raw(np.asarray(x))
         self.scaler = Standardizer(flat) if self.standardize else None
         self.dim = flat.shape[1]

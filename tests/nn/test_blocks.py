@@ -1,11 +1,14 @@
-"""Reusable layers: sinusoidal table values, residual identity, orthogonal penalty."""
+"""Reusable layers: sinusoidal table values, residual identity, orthogonal penalty, MLP initialisation."""
 from __future__ import annotations
 
 import math
 
+import numpy as np
+import pytest
 import torch
 from torch import nn
 
+from mbo.nn import mlp
 from mbo.nn.blocks import IndexEmbedding, ResidualBlock, orthogonal_penalty, sinusoidal_table
 
 
@@ -36,3 +39,18 @@ def test_orthogonal_penalty():
         net[0].weight.copy_(q)                      # orthonormal columns: W^T W = I
         net[1].weight.copy_(2 * torch.eye(2, 5))    # W W^T = 4 I → ‖3 I‖² = 18
     assert abs(orthogonal_penalty(net).item() - 18.0) < 1e-4
+
+
+def test_mlp_keras_init_is_glorot_uniform_with_zero_bias():
+    torch.manual_seed(0)
+    net = mlp(24, 1, hidden=512, num_layers=2, init="keras")
+    for layer in (m for m in net if isinstance(m, nn.Linear)):
+        fan_out, fan_in = layer.weight.shape
+        bound = np.sqrt(6.0 / (fan_in + fan_out))
+        assert torch.all(layer.bias == 0)
+        assert layer.weight.abs().max() <= bound
+        assert layer.weight.std().item() == pytest.approx(bound / np.sqrt(3), rel=0.1)  # uniform(±b): std b/√3
+    torch_default = mlp(24, 1, hidden=512, num_layers=2)
+    assert torch.any(torch_default[0].bias != 0)  # nn.Linear's default keeps random biases
+    with pytest.raises(ValueError, match="init"):
+        mlp(2, 1, init="lecun")

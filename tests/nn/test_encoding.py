@@ -61,3 +61,18 @@ def test_design_encoder_round_trip_discrete():
     u = enc.encode(x)
     assert u.shape == (32, 8 * 3) and u.dtype == torch.float32
     np.testing.assert_array_equal(enc.decode(u), x)
+
+
+def test_design_encoder_standardize_overrides_the_space_rule():
+    rng = np.random.default_rng(2)
+    cont = DesignSpace.continuous(np.zeros(3), np.full(3, 10.0))
+    xc = rng.uniform(0, 10, size=(64, 3)).astype(np.float32)
+    raw = DesignEncoder(cont, xc, standardize=False)
+    assert raw.scaler is None
+    np.testing.assert_allclose(raw.encode(xc).numpy(), xc)
+    np.testing.assert_allclose(raw.decode(raw.encode(xc)), xc)
+    disc = DesignSpace.discrete(length=8, vocab_size=4)
+    xd = rng.integers(0, 4, size=(64, 8))
+    z = DesignEncoder(disc, xd, standardize=True)
+    np.testing.assert_allclose(z.encode(xd).numpy().mean(0), 0.0, atol=1e-5)
+    np.testing.assert_array_equal(z.decode(z.encode(xd)), xd)

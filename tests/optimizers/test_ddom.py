@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import mbo.diffusion
 from mbo.errors import ConfigError, NotFittedError
@@ -66,13 +67,42 @@ def test_config_validation_and_profiles():
         DDOM.Config(condition_dropout=1.5)
     with pytest.raises(ConfigError):
         DDOM.Config(reweight_quantile=0.0)
+    with pytest.raises(ConfigError):
+        DDOM.Config(parameterization="eps")
+    with pytest.raises(ConfigError):
+        DDOM.Config(reweight_temperature=0.0)
     cfg = DDOM.Config()
-    assert (cfg.hidden_size, cfg.num_layers, cfg.activation, cfg.batch_size, cfg.epochs) == (1024, 3, "swish", 256,
-                                                                                           1000)
+    assert (cfg.hidden_size, cfg.num_layers, cfg.activation, cfg.epochs) == (1024, 3, "swish", 1000)
     assert (cfg.beta_min, cfg.beta_max, cfg.gamma, cfg.condition_dropout, cfg.num_steps) == (0.01, 2.0, 2.0, 0.15,
                                                                                             1000)
-    for name in ("paper", "quick", "smoke"):
+    for name in ("paper", "quick", "smoke", "cfd", "score-diffusion", "branin-ref"):
         DDOM.Config(**DDOM.profiles[name])
+
+
+def test_defaults_follow_the_reference_configuration_that_runs_on_each_space():
+    # discrete: simple_conditional_diffusion.cfg (cfd); continuous: score_diffusion.cfg
+    pick = ("standardize_x", "parameterization", "warmup_epochs", "batch_size", "holdout_fraction")
+    assert [getattr(DDOM.Config().resolve(True), k) for k in pick] == [False, "drift", 0, 128, 0.02]
+    assert [getattr(DDOM.Config().resolve(False), k) for k in pick] == [True, "score", 500, 256, 0.1]
+    quick = DDOM.Config(**DDOM.profiles["quick"])
+    assert quick.resolve(False).warmup_epochs == 20 and quick.resolve(True).warmup_epochs == 0
+    # an explicit value wins over the space's default; the named profiles force one configuration
+    assert DDOM.Config(standardize_x=True).resolve(True).standardize_x is True
+    assert DDOM.Config(**DDOM.profiles["score-diffusion"]).resolve(True).standardize_x is True
+    assert DDOM.Config(**DDOM.profiles["cfd"]).resolve(False).parameterization == "drift"
+    ref = DDOM.Config(**DDOM.profiles["branin-ref"]).resolve(False)
+    assert (ref.condition, ref.sampler, ref.reweight_temperature, ref.standardize_x, ref.epochs, ref.batch_size,
+            ref.holdout_fraction, ref.warmup_epochs) == (1.0, "euler_maruyama", 0.1, False, 100, 64, 0.02, 0)
+
+
+def test_histogram_weights_fixed_temperature_by_hand():
+    y = np.array([0.0, 0.0, 0.0, 1.0])
+    h = [0.75, 0.25]
+    soft = [math.exp(0.5 / 0.1), math.exp(1.0 / 0.1)]
+    target = [soft[i] / sum(soft) * h[i] / (h[i] + 1e-3) for i in range(2)]
+    target = [v / sum(target) for v in target]
+    expected = [target[0] / (h[0] + 1e-7)] * 3 + [min(target[1] / (h[1] + 1e-7), 5.0)]
+    np.testing.assert_allclose(histogram_weights(y, num_bins=2, temperature=0.1), expected, rtol=1e-5)
 
 
 def test_ddom_uses_the_diffusion_toolkit_only_through_its_public_api():
@@ -96,14 +126,28 @@ def test_end_to_end_smoke_run(task_cls, tmp_path):
     assert rec["config"]["num_steps"] == 20
 
 
-def test_fit_state_conditions_on_the_training_max():
+def test_fit_conditions_on_the_max_of_all_offline_rows_with_full_data_statistics():
+    # regression (audit): y* and the scalers came from the 90% training split, so y* was lower
+    # whenever the best row fell in the hold-out
     data = TinyContinuous().offline_data()
-    opt = DDOM(DDOM.Config(**DDOM.profiles["smoke"]), seed=0)
-    opt.fit(data)
-    n_train = len(data) - round(0.1 * len(data))
-    assert opt.condition_ <= float(opt.y_scaler_.transform(data.y).max()) + 1e-6
-    assert opt.condition_ > 1.0  # the max of standardized y sits well above the mean
+    for seed in range(4):
+        opt = DDOM(DDOM.Config(**DDOM.profiles["smoke"]), seed=seed)
+        opt.fit(data)
+        z = (data.y - data.y.mean()) / data.y.std()
+        assert opt.condition_ == pytest.approx(float(z.max()), rel=1e-5)
+        np.testing.assert_allclose(opt.encoder_.encode(data.x).numpy().mean(0), 0.0, atol=1e-5)
     assert len(opt.history_) == 3 and all(np.isfinite(opt.history_))
-    assert opt.encoder_.dim == 2 and n_train == 180
+    assert opt.diagnostics()["resolved"]["holdout_fraction"] == 0.1
     x = opt.propose(32)
     assert x.shape == (32, 2) and np.all(np.isfinite(x))
+
+
+def test_discrete_default_uses_raw_logits_and_a_drift_network():
+    data = TinyDiscrete().offline_data()
+    opt = DDOM(DDOM.Config(**DDOM.profiles["smoke"]), seed=0)
+    opt.fit(data)
+    assert opt.encoder_.scaler is None  # raw Design-Bench logits
+    x, t, y = opt.encoder_.encode(data.x[:5]), torch.full((5,), 0.3), torch.zeros(5)
+    raw = opt.net_(torch.cat([x, t.reshape(-1, 1), y.reshape(-1, 1)], dim=1))
+    torch.testing.assert_close(opt._score(x, t, y), raw / opt.sde_.diffusion(t).reshape(-1, 1))
+    assert opt.diagnostics()["resolved"]["parameterization"] == "drift"

@@ -91,3 +91,22 @@ def test_svgd_single_particle_is_adam_ascent():
     b = gradient_ascent(log_p, x0, step_size=0.1, num_steps=10, method="adam")
     torch.testing.assert_close(a, b, atol=1e-6, rtol=0)
     assert np.isfinite(a.numpy()).all()
+
+
+def test_langevin_step_schedule_equals_one_call_per_step():
+    log_p = lambda x: -((x - 1.0) ** 2).sum(-1)  # noqa: E731
+    x0 = torch.zeros(5, 3)
+    etas = [0.3, 0.1, 0.01]
+    a = langevin(log_p, x0, step_size=etas, num_steps=3, noise_scale=0.5,
+                 generator=torch.Generator().manual_seed(0))
+    gen = torch.Generator().manual_seed(0)
+    b = x0
+    for eta in etas:
+        b = langevin(log_p, b, step_size=eta, num_steps=1, noise_scale=0.5, generator=gen)
+    torch.testing.assert_close(a, b)
+    try:
+        langevin(log_p, x0, step_size=etas, num_steps=2)
+    except ValueError as err:
+        assert "num_steps" in str(err)
+    else:
+        raise AssertionError("a schedule of the wrong length must be refused")
