@@ -76,7 +76,8 @@ def test_markov_sampler_draws_only_allowed_transitions():
 def test_without_holo_runs_fail_before_training_with_the_install_command(monkeypatch, tmp_path):
     from mbo.cli import main
 
-    monkeypatch.setitem(sys.modules, "holo", None)  # import holo → ImportError, find_spec → None
+    for mod in [m for m in sys.modules if m == "holo" or m.startswith("holo.")] + ["holo"]:
+        monkeypatch.setitem(sys.modules, mod, None)  # import holo(.x) → ImportError, find_spec → None
     monkeypatch.setenv("MBO_QUIET", "1")
     with pytest.raises(MissingDependencyError, match="pip install --no-deps pytorch-holo"):
         EhrlichV32L32().check_oracle()
