@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from mbo.nn import mlp
-from mbo.nn.blocks import IndexEmbedding, ResidualBlock, orthogonal_penalty, sinusoidal_table
+from mbo.nn.blocks import IndexEmbedding, ResidualBlock, ResidualStack, orthogonal_penalty, sinusoidal_table
 
 
 def test_sinusoidal_table_values():
@@ -54,3 +54,42 @@ def test_mlp_keras_init_is_glorot_uniform_with_zero_bias():
     assert torch.any(torch_default[0].bias != 0)  # nn.Linear's default keeps random biases
     with pytest.raises(ValueError, match="init"):
         mlp(2, 1, init="lecun")
+
+
+@pytest.mark.parametrize("chunk_rows", [7, 1024])
+def test_residual_stack_matches_the_blocks_in_value_and_gradient(chunk_rows):
+    torch.manual_seed(0)
+    stack = ResidualStack(6, 3, slope=0.2, chunk_rows=chunk_rows).double()
+    h = torch.randn(20, 6, dtype=torch.float64, requires_grad=True)
+    reference = torch.nn.Sequential(*stack.blocks)
+    torch.testing.assert_close(stack(h), reference(h))
+    w = torch.randn(20, 6, dtype=torch.float64)
+    params = [h, *stack.parameters()]
+    fused = torch.autograd.grad((stack(h) * w).sum(), params)
+    plain = torch.autograd.grad((reference(h) * w).sum(), params)
+    for a, b in zip(fused, plain):
+        torch.testing.assert_close(a, b)
+
+
+def test_residual_stack_input_gradient_only():
+    stack = ResidualStack(4, 2)
+    h = torch.randn(5, 4, requires_grad=True)
+    g, = torch.autograd.grad(stack(h).sum(), h)
+    g_ref, = torch.autograd.grad(torch.nn.Sequential(*stack.blocks)(h).sum(), h)
+    torch.testing.assert_close(g, g_ref)
+
+
+def test_residual_stack_reuses_its_buffer_and_refuses_a_second_backward():
+    stack = ResidualStack(4, 2, chunk_rows=3)
+    h = torch.randn(5, 4, requires_grad=True)
+    first, = torch.autograd.grad(stack(h).sum(), h)
+    assert len(stack._free) == 1
+    second, = torch.autograd.grad(stack(h).sum(), h)  # same buffer, same answer
+    torch.testing.assert_close(first, second)
+    assert len(stack._free) == 1
+    out = stack(h).sum()
+    out.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="one backward pass"):
+        out.backward()
+    with torch.no_grad():
+        torch.testing.assert_close(stack(h), torch.nn.Sequential(*stack.blocks)(h))
