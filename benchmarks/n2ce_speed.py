@@ -7,6 +7,10 @@ Usage:
 Trains on TF-Bind-8 at the paper configuration (batch 128, M = 100 with n2 = M·n1 negatives,
 K = 6, 16 residual blocks) for a few timed iterations after one warm-up iteration, then times
 SVGD with Q = ``--budget`` particles for ``--svgd-steps`` steps and scales to T = 500.
+
+Beside the measurement it prints the step's matmul floor: the multiply-adds of every Linear
+layer in one training step (forward 2·in·out per row, backward 4·in·out), divided by the sgemm
+rate this machine reaches on the step's own matrix shapes at the current thread count.
 """
 from __future__ import annotations
 
@@ -18,6 +22,34 @@ import time
 from pathlib import Path
 
 import torch
+
+
+def step_flops(cfg, dim: int, vocab: int, batch: int, m: int) -> dict:
+    """Linear-layer FLOPs of one training iteration (forward + backward), by part."""
+    h, nz, e = cfg.hidden_size, cfg.nz, cfg.token_embedding
+    ratio_row = nz * h + h * h + h * h + cfg.num_blocks * h * h + h   # inp, merge (row half), trunk, head
+    rows = batch * (1 + m)
+    enc = (dim * e + 1) * h + h * h + 2 * h * nz
+    gen = nz * 128 + 128 * 64 + 64 * 32 + 32 * 32 + 32 * (dim * max(vocab, 1) + 1)
+    return {"ratio_step": 6 * rows * ratio_row,
+            "vae_step": 6 * batch * (enc + gen) + 6 * batch * cfg.K * ratio_row,  # ψ loss incl. Σ_k f_k(z)
+            "previous_layout_ratio_step": 6 * rows * (ratio_row + 3 * h * h)}  # per-row stage embedding + full merge
+
+
+def sgemm_gflops(rows: int, h: int, device: torch.device, repeats: int = 20) -> float:
+    """Rate of the step's dominant products: [rows, h] @ [h, h] and the weight gradient [h, rows] @ [rows, h]."""
+    a, w = torch.randn(rows, h, device=device), torch.randn(h, h, device=device)
+    for _ in range(3):
+        a @ w, a.t() @ a
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        a @ w
+        a.t() @ a
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return 2 * 2 * rows * h * h * repeats / (time.perf_counter() - t0) / 1e9
 
 
 def main() -> None:
@@ -59,6 +91,14 @@ def main() -> None:
     ms = 1000 * (times[1 + args.iterations] - times[1]) / args.iterations
     result["train_ms_per_iteration"] = ms
     result["train_hours_30k"] = ms * 30000 / 3.6e6
+    cfg = opt.config
+    flops = step_flops(cfg, data.space.dim, data.space.vocab_size, cfg.batch_size, args.negatives)
+    rate = sgemm_gflops(cfg.batch_size * (1 + args.negatives), cfg.hidden_size, device)
+    total = flops["ratio_step"] + flops["vae_step"]
+    result.update({"step_gflop": total / 1e9, "step_gflop_previous_layout": (flops["previous_layout_ratio_step"]
+                                                                              + flops["vae_step"]) / 1e9,
+                   "sgemm_gflops_per_s": rate, "matmul_floor_ms": total / rate / 1e6,
+                   "ratio_to_floor": ms / (total / rate / 1e6)})
 
     opt.config.svgd_steps = args.svgd_steps
     sync()

@@ -35,7 +35,7 @@ from torch import nn
 
 from mbo.core import OfflineData, Optimizer
 from mbo.errors import ConfigError
-from mbo.nn.blocks import IndexEmbedding, ResidualBlock, orthogonal_penalty
+from mbo.nn.blocks import IndexEmbedding, ResidualStack, orthogonal_penalty
 from mbo.progress import progress
 from mbo.samplers import langevin, svgd
 
@@ -55,9 +55,12 @@ class N2CEConfig:
     schedule: Literal["cumulative", "direct"] = "cumulative"
     stage_weights: Literal["paper_reversed", "uniform", "ldebm"] = "paper_reversed"
     rec_weight: float = 50.0
+    sigma_x: float = 1.0                   # Gaussian x-likelihood std, continuous designs (D.5.2: "pre-specified")
+    sigma_y: float = 1.0                   # Gaussian y-likelihood std on min-max ỹ (likewise unstated)
     kl_weight: float = 0.75
     ortho_weight: float = 1e-3
     batch_size: int = 128
+    holdout_size: int = 0                  # rows left out of training, for held-out fit in diagnostics()
     num_iterations: int = 30000
     learning_rate: float = 1e-4            # encoder + generator, Adam betas (0.5, 0.999)
     ratio_learning_rate: float = 5e-5      # ratio network, Adam default betas
@@ -81,6 +84,10 @@ class N2CEConfig:
         if self.M <= 0 or self.n_negatives < 0 or self.num_iterations < 0:
             raise ConfigError(f"need M > 0, n_negatives ≥ 0, num_iterations ≥ 0; got M={self.M}, "
                               f"n_negatives={self.n_negatives}, num_iterations={self.num_iterations}")
+        if self.holdout_size < 0:
+            raise ConfigError(f"holdout_size must be ≥ 0, got {self.holdout_size}")
+        if self.sigma_x <= 0 or self.sigma_y <= 0:
+            raise ConfigError(f"sigma_x and sigma_y must be > 0, got {self.sigma_x}, {self.sigma_y}")
         if self.hidden_size % 2:
             raise ConfigError(f"hidden_size must be even (sinusoidal embedding), got {self.hidden_size}")
 
@@ -138,6 +145,13 @@ class N2CE(Optimizer):
         self.y_min_, y_range = float(y.min()), float(y.max() - y.min())
         self.y_range_ = y_range if y_range > 1e-8 else 1.0
         self.x_, self.y_ = x.to(dev), ((y - self.y_min_) / self.y_range_).to(dev)
+        n = len(y)
+        if cfg.holdout_size > n // 2:
+            raise ConfigError(f"holdout_size {cfg.holdout_size} leaves too few of the {n} offline rows to "
+                              "train on (at most half may be held out); set holdout_size=0")
+        perm = np.random.default_rng(self.seed).permutation(n)
+        self.holdout_idx_ = torch.as_tensor(np.sort(perm[:cfg.holdout_size]), device=dev)
+        self.train_idx_ = torch.as_tensor(np.sort(perm[cfg.holdout_size:]), device=dev)
 
         vocab = space.vocab_size if self.discrete_ else 0
         self.model_ = LatentModel(cfg, space.dim, vocab).to(dev)
@@ -149,7 +163,8 @@ class N2CE(Optimizer):
         opt_ratio = torch.optim.Adam(self.ratio_.parameters(), lr=cfg.ratio_learning_rate)
         self.history_ = []
         for it in progress(range(cfg.num_iterations), desc="n2ce fit"):
-            idx = torch.randint(len(self.y_), (cfg.batch_size,), generator=self.gen_, device=dev)
+            idx = self.train_idx_[torch.randint(len(self.train_idx_), (cfg.batch_size,), generator=self.gen_,
+                                                device=dev)]
             mu, logvar = self.model_.encode(self.x_[idx], self.y_[idx])
             ratio_loss = float("nan")
             if cfg.num_stages:
@@ -181,8 +196,67 @@ class N2CE(Optimizer):
             x_out, y_out = self.model_.decode(z.to(dev))
         self.predicted_y_ = (y_out * self.y_range_ + self.y_min_).cpu().numpy()
         if self.discrete_:
-            return x_out.argmax(-1).cpu().numpy().astype(np.int64)
-        return (x_out * self.x_range_.to(dev) + self.x_min_.to(dev)).cpu().numpy().astype(np.float32)
+            out = x_out.argmax(-1).cpu().numpy().astype(np.int64)
+        else:
+            out = (x_out * self.x_range_.to(dev) + self.x_min_.to(dev)).cpu().numpy().astype(np.float32)
+        self.candidate_stats_ = self._candidate_stats(z.to(dev), out)
+        return out
+
+    def diagnostics(self) -> dict:
+        """Fit and sampling facts (the audit's health checks), per run.
+
+        * ``y_spearman_train`` / ``y_bias_train`` / ``y_mse_train`` / ``y_var_train``: the y-head
+          ``g_y(μ(x, y))`` against min-max ỹ on the training rows (Spearman, mean error, MSE, and
+          the variance of ỹ, which an unlearned head matches); ``x_recon_train``: token accuracy
+          (discrete) or RMS error in normalised units (continuous); ``kl_train``: mean KL(q‖N(0, I));
+          ``active_dims``: latent dimensions whose posterior mean varies over the rows (var > 0.01).
+          The same keys with ``_holdout`` on the ``holdout_size`` held-out rows, when there are any.
+        * After ``propose``: ``train_copy_fraction`` (discrete: candidates that are training
+          sequences), ``predicted_y_median`` (ỹ units), and ``y_to_prior_grad`` = median over the
+          particles of ‖∇ y-term‖ / ‖∇ prior term‖ of the sampling target at the final particles.
+        * ``history``: (iteration, ratio loss, ψ loss) every 100 iterations.
+        """
+        self._check_fitted("model_")
+        out = {f"{k}_train": v for k, v in self.fit_stats(self.train_idx_).items()}
+        if len(self.holdout_idx_) > 1:
+            out.update({f"{k}_holdout": v for k, v in self.fit_stats(self.holdout_idx_).items()})
+        out.update(getattr(self, "candidate_stats_", {}))
+        out["history"] = [list(h) for h in self.history_]
+        return out
+
+    @torch.no_grad()
+    def fit_stats(self, rows: torch.Tensor) -> dict:
+        """Encoder/generator fit on the offline rows ``rows`` (indices): see :meth:`diagnostics`."""
+        from scipy.stats import spearmanr
+
+        x, y = self.x_[rows], self.y_[rows]
+        mu, logvar = self.model_.encode(x, y)
+        x_out, y_hat = self.model_.decode(mu)
+        if self.discrete_:
+            recon = float((x_out.argmax(-1) == x).float().mean())
+        else:
+            recon = float((x_out - x).pow(2).mean().sqrt())
+        kl = 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(1)
+        yn, yh = y.cpu().numpy(), y_hat.cpu().numpy()
+        return {"y_spearman": float(spearmanr(yh, yn).statistic), "y_bias": float(yh.mean() - yn.mean()),
+                "y_mse": float(((yh - yn) ** 2).mean()), "y_var": float(yn.var()), "x_recon": recon,
+                "kl": float(kl.mean()), "active_dims": int((mu.var(0) > 0.01).sum())}
+
+    def _candidate_stats(self, z: torch.Tensor, designs: np.ndarray) -> dict:
+        cfg = self.config
+        z = z.detach().requires_grad_(True)
+        _, y_hat = self.model_.decode(z)
+        y_term = -cfg.lambda1 * (cfg.y_target - y_hat).pow(2)
+        prior = cfg.lambda2 * (self.prior_log_ratio(z) - 0.5 * z.pow(2).sum(-1))
+        g_y, = torch.autograd.grad(y_term.sum(), z, retain_graph=True)
+        g_p, = torch.autograd.grad(prior.sum(), z)
+        ratio = g_y.norm(dim=1) / g_p.norm(dim=1).clamp_min(1e-12)
+        stats = {"predicted_y_median": float(y_hat.detach().median()),
+                 "y_to_prior_grad": float(ratio.median())}
+        if self.discrete_:
+            train = {r.tobytes() for r in self.data_.x[self.train_idx_.cpu().numpy()]}
+            stats["train_copy_fraction"] = float(np.mean([r.tobytes() in train for r in designs]))
+        return stats
 
     # -- the method's math ------------------------------------------------------------------
     def prior_log_ratio(self, z: torch.Tensor) -> torch.Tensor:
@@ -216,9 +290,10 @@ class N2CE(Optimizer):
         for s in range(0, b, chunk):  # chunks of positives (one chunk unless memory demands more)
             sl = slice(s, s + chunk)
             kk = k[sl]
-            f_pos = self.ratio_(z_pos[sl], kk)
-            m = z_neg.shape[1]
-            f_neg = self.ratio_(z_neg[sl].reshape(-1, cfg.nz), kk.repeat_interleave(m)).view(-1, m)
+            m, n = z_neg.shape[1], len(kk)
+            f = self.ratio_(torch.cat([z_pos[sl], z_neg[sl].reshape(-1, cfg.nz)]),
+                            torch.cat([kk, kk.repeat_interleave(m)]))  # one pass for both
+            f_pos, f_neg = f[:n], f[n:].view(n, m)
             loss = n2ce_loss(f_pos, f_neg, cfg.noise_magnitude, self.stage_w_[kk]) * (len(kk) / b)
             loss.backward()
             total += float(loss.detach())
@@ -250,8 +325,8 @@ class N2CE(Optimizer):
             nll_x = F.cross_entropy(x_out.reshape(-1, x_out.shape[-1]), x.reshape(-1),
                                     reduction="none").view(len(x), -1).sum(1)
         else:
-            nll_x = 0.5 * (x - x_out).pow(2).sum(1)
-        nll_y = 0.5 * (self.y_[idx] - y_out).pow(2)
+            nll_x = 0.5 * (x - x_out).pow(2).sum(1) / cfg.sigma_x ** 2
+        nll_y = 0.5 * (self.y_[idx] - y_out).pow(2) / cfg.sigma_y ** 2
         kl = 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(1)
         if cfg.num_stages:
             kl = kl - self.prior_log_ratio(z)
@@ -262,7 +337,8 @@ class N2CE(Optimizer):
         dev = torch.device(self.device)
         if self.config.init == "prior":
             return torch.randn((n, self.config.nz), generator=self.gen_, device=dev)
-        order = torch.argsort(self.y_, descending=True, stable=True)[:n]
+        rows = self.train_idx_
+        order = rows[torch.argsort(self.y_[rows], descending=True, stable=True)[:n]]
         order = order[torch.arange(n, device=dev) % len(order)]
         with torch.no_grad():
             mu, _ = self.model_.encode(self.x_[order], self.y_[order])
@@ -325,12 +401,19 @@ class LogRatioNet(nn.Module):
         self.stage = IndexEmbedding(num_stages, hidden)
         self.inp = nn.Sequential(nn.Linear(nz, hidden), act(), nn.Linear(hidden, hidden))
         self.merge = nn.Sequential(act(), nn.Linear(2 * hidden, hidden))
-        self.trunk = nn.Sequential(*[ResidualBlock(hidden) for _ in range(num_blocks)])
+        self.trunk = ResidualStack(hidden, num_blocks)
         self.head = nn.Sequential(act(), nn.Linear(hidden, 1))
 
     def forward(self, z: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-        """``z`` ``[n, nz]``, stage ``k`` int64 ``[n]`` → log-ratio ``[n]``."""
-        h = self.merge(torch.cat([self.inp(z), self.stage(k)], 1))
+        """``z`` ``[n, nz]``, stage ``k`` int64 ``[n]`` → log-ratio ``[n]``.
+
+        Computes ``merge([inp(z), stage(k)])`` without materialising the per-row stage embedding:
+        the merge Linear is split by input columns and its stage half is evaluated once per stage.
+        """
+        act, lin = self.merge[0], self.merge[1]
+        hid = lin.out_features
+        per_stage = F.linear(act(self.stage.net(self.stage.table)), lin.weight[:, hid:], lin.bias)  # [K, h]
+        h = torch.addmm(per_stage[k], act(self.inp(z)), lin.weight[:, :hid].t())
         return self.head(self.trunk(h)).squeeze(-1)
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from mbo.harness import execute, plan
-from mbo.optimizers.n2ce import (N2CE, level_coefficients, n2ce_loss, sigma_schedule, stage_sum,
+from mbo.optimizers.n2ce import (N2CE, LogRatioNet, level_coefficients, n2ce_loss, sigma_schedule, stage_sum,
                              stage_weights)
 
 from ..conftest import TinyContinuous, TinyDiscrete
@@ -197,3 +197,65 @@ def test_training_reduces_the_vae_loss():
     opt = _fitted(TinyDiscrete, num_iterations=150)
     first, last = opt.history_[0][2], opt.history_[-1][2]
     assert last < first
+
+
+# -- issue 14: speed rewrite, likelihood stds, diagnostics ------------------------------------
+def test_ratio_net_split_merge_equals_concatenated_merge():
+    torch.manual_seed(0)
+    net = LogRatioNet(nz=5, hidden=16, num_blocks=2, num_stages=4)
+    z, k = torch.randn(50, 5), torch.randint(4, (50,))
+    reference = net.head(net.trunk(net.merge(torch.cat([net.inp(z), net.stage(k)], 1)))).squeeze(-1)
+    torch.testing.assert_close(net(z, k), reference, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("task_cls,key", [(TinyContinuous, "sigma_x"), (TinyDiscrete, "sigma_y")])
+def test_likelihood_std_scales_the_reconstruction_term(task_cls, key):
+    """ψ loss = rec_weight·(nll_x/σ_x² + nll_y/σ_y²) + ...: halving σ multiplies its term by 4."""
+    losses = {}
+    for sigma in (1.0, 0.5):
+        opt = _fitted(task_cls, prior="gaussian", kl_weight=0.0, ortho_weight=0.0, **{key: sigma})
+        idx = torch.arange(8)
+        with torch.no_grad():
+            mu, logvar = opt.model_.encode(opt.x_[idx], opt.y_[idx])
+            opt.gen_.manual_seed(3)
+            losses[sigma] = float(opt._vae_loss(idx, mu, logvar))
+            opt.gen_.manual_seed(3)
+            z = mu + torch.exp(0.5 * logvar) * opt._randn(mu.shape)
+            x_out, y_out = opt.model_.decode(z)
+            if key == "sigma_x":
+                other = 0.5 * (opt.y_[idx] - y_out).pow(2)
+            else:
+                other = torch.nn.functional.cross_entropy(x_out.reshape(-1, x_out.shape[-1]),
+                                                          opt.x_[idx].reshape(-1), reduction="none").view(8, -1).sum(1)
+            losses[sigma] -= float(opt.config.rec_weight * other.mean())
+    assert losses[0.5] == pytest.approx(4 * losses[1.0], rel=1e-4)
+
+
+def test_bad_sigma_and_holdout_are_refused():
+    from mbo.errors import ConfigError
+    with pytest.raises(ConfigError, match="sigma_x"):
+        N2CE.Config(sigma_x=0.0)
+    with pytest.raises(ConfigError, match="holdout_size"):
+        _fitted(TinyDiscrete, holdout_size=10_000)
+
+
+def test_diagnostics_report_fit_and_sampling_health():
+    opt = _fitted(TinyDiscrete, num_iterations=30, holdout_size=10)
+    assert len(opt.holdout_idx_) == 10 and len(opt.train_idx_) == len(opt.y_) - 10
+    assert not set(opt.holdout_idx_.tolist()) & set(opt.train_idx_.tolist())
+    before = opt.diagnostics()
+    assert "train_copy_fraction" not in before
+    for key in ("y_spearman", "y_bias", "y_mse", "y_var", "x_recon", "kl", "active_dims"):
+        assert key + "_train" in before and key + "_holdout" in before
+    assert 0.0 <= before["x_recon_train"] <= 1.0 and before["y_var_train"] > 0
+    designs = opt.propose(8)
+    after = opt.diagnostics()
+    train = {tuple(r) for r in opt.data_.x[opt.train_idx_.numpy()]}
+    assert after["train_copy_fraction"] == pytest.approx(np.mean([tuple(r) in train for r in designs]))
+    assert after["y_to_prior_grad"] > 0 and np.isfinite(after["predicted_y_median"])
+
+
+def test_lambda1_zero_removes_the_y_gradient():
+    opt = _fitted(TinyDiscrete, num_iterations=10, lambda1=0.0)
+    opt.propose(4)
+    assert opt.diagnostics()["y_to_prior_grad"] == 0.0
