@@ -259,3 +259,19 @@ def test_lambda1_zero_removes_the_y_gradient():
     opt = _fitted(TinyDiscrete, num_iterations=10, lambda1=0.0)
     opt.propose(4)
     assert opt.diagnostics()["y_to_prior_grad"] == 0.0
+
+
+def test_quick_resolves_per_design_space():
+    """quick leaves the learning rates and sigma_y to the space (held-out selection, issue 14)."""
+    from mbo.optimizers.n2ce import QUICK_CONTINUOUS, QUICK_DISCRETE
+
+    cfg = N2CE.Config(**N2CE.profiles["quick"])
+    assert cfg.learning_rate is None and cfg.sigma_x == 0.03
+    assert cfg.resolve(True).sigma_y == QUICK_DISCRETE["sigma_y"] == 0.15
+    assert cfg.resolve(True).learning_rate == 1e-3 and cfg.resolve(False).learning_rate == 3e-4
+    assert cfg.resolve(False).sigma_y == QUICK_CONTINUOUS["sigma_y"] == 0.1
+    assert N2CE.Config(**{**N2CE.profiles["quick"], "sigma_y": 0.5}).resolve(True).sigma_y == 0.5  # --set wins
+    paper = N2CE.Config()
+    assert paper.resolve(True) == paper and (paper.sigma_x, paper.sigma_y, paper.learning_rate) == (1.0, 1.0, 1e-4)
+    opt = _fitted(TinyDiscrete, **{k: None for k in QUICK_DISCRETE})
+    assert opt.diagnostics()["resolved"] == QUICK_DISCRETE
