@@ -176,7 +176,7 @@ class _OracleSeal:
 
 _SEAL = _OracleSeal()
 ORACLE_RULE = ("only the harness calls a task's oracle; an optimizer sees nothing but the OfflineData "
-               "passed to fit() (DESIGN.md, Task: 'Only the harness calls score')")
+               "passed to fit() (ARCHITECTURE.md, 'Nothing flows back from the oracle into an optimizer')")
 
 
 @contextlib.contextmanager
