@@ -32,7 +32,7 @@ N2CE, DEMO, DB, BNEM = ("Yu et al. (N2CE)", "Yuan et al. 2025 (DEMO)", "Trabucco
     # n2ce.md:812  "| Ours | **0.990 ± 0.003** | **0.803 ± 0.085** | **0.661 ± 0.025** | ..." (Tab. 7)
     (N2CE, "7", "Ours", "tfbind10", "p100", "normalized", 256, 5, 0.803, 0.085, "std", "n2ce"),
     # n2ce.md:796  "| −6.1 / −0.4 | −4.0 ± 4.3 | −1.8 ± 0.8 | −1.6 ± 0.1 | −0.4 ± 0.1 |" (Tab. 6: GA, BONET, DDOM, Ours)
-    (N2CE, "6", "DDOM", "branin", "p100", "raw", 128, 5, -1.6, 0.1, "std", "ddom"),
+    (N2CE, "6", "DDOM", "branin", "p100", "raw", 128, 5, -1.6, 0.1, "std", "ddom|ddom@branin-ref"),
     # n2ce.md:859  "| DDOM | 0.971 ± 0.005 | 0.885 ± 0.367 | 387950.000 ± 1050.000 | ..." (Tab. 21, raw)
     (N2CE, "21", "DDOM", "chembl", "p100", "raw", 256, 5, 387950.0, 1050.0, "std", "ddom"),
     # n2ce.md:871  "| Gradient Ascent | 0.572 ± 0.024 | 0.470 ± 0.004 | ..." (Tab. 22, 50th percentile)
@@ -66,7 +66,9 @@ def test_special_cells():
     assert c["value"] == pytest.approx(2.973) and np.isnan(c["spread"]) and np.isnan(c["Q"])
     # Tab. 8: the NCE ablation maps to both spellings of M = 1
     assert parse_spec(_cell(N2CE, "8", "NCE-LEBM (M=1, K=6) [SVGD sampler]", "tfbind8")["mbo"]) == [
-        ("n2ce", {"prior": "nce"}), ("n2ce", {"M": "1"})]
+        ("n2ce", {"prior": "nce"}, "paper"), ("n2ce", {"M": "1"}, "paper")]
+    # N²CE Tab. 6 DDOM on Branin comes from the reference's separate Branin pipeline: profile branin-ref
+    assert parse_spec(_cell(N2CE, "6", "DDOM", "branin")["mbo"]) == [("ddom", {}, "paper"), ("ddom", {}, "branin-ref")]
 
 
 def test_reference_table_is_well_formed():
@@ -80,8 +82,8 @@ def test_reference_table_is_well_formed():
     assert design_tasks <= set(registry.names("task"))
     assert set(ref["task"]) <= design_tasks | {"nas", "branin-n50", "gmm40", "dw4"}
     for spec in ref["mbo"]:
-        for name, overrides in parse_spec(spec):
-            assert name and all(k and v for k, v in overrides.items()), spec
+        for name, overrides, profile in parse_spec(spec):
+            assert name and profile and all(k and v for k, v in overrides.items()), spec
     assert set(ref["source"].str.split(":").str[0]) == {"n2ce.md", "demo.md", "baselines.md", "bnem.md"}
 
 
@@ -151,6 +153,16 @@ def test_verdicts_null_baselines_and_counts(runs):
     assert by[("DEMO", "tfbind8", "1", "", None)]["verdict"] == "not run"
     assert by[("D(best)", "tfbind8", "1", "D(best)", None)]["verdict"] == "within"
     assert counts(t) == {"within": 4, "above": 1, "below": 1, "not comparable": 1, "not run": 1}
+
+
+def test_a_cell_can_name_the_profile_that_follows_the_papers_protocol(tmp_path):
+    ref = REF.iloc[[4]].assign(mbo="ddom|ddom@branin-ref")  # the DDOM cell, 0.97 ± 0.01 at Q = 128
+    for s in range(3):
+        _record(tmp_path, "tfbind8", "ddom", s, 0.97, dbest=0.4393, label="ddom[branin-ref]", profile="branin-ref")
+        _record(tmp_path, "tfbind8", "ddom", s, 0.97, dbest=0.4393, label="ddom[quick]", profile="quick")
+    by = {r["label"]: r for _, r in compare(load_records(tmp_path), ref).iterrows()}
+    assert by["ddom[branin-ref]"]["verdict"] == "within"
+    assert by["ddom[quick]"]["verdict"] == "not comparable"
 
 
 def test_render_formats_state_protocol(runs):

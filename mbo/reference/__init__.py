@@ -8,8 +8,11 @@ in ``shared/methods/`` the cell was transcribed from).
 
 The ``mbo`` column maps a paper's method to mbo runs: a registry name with optional config
 overrides, ``name[key=value,...]``; alternatives are separated by ``|``
-(e.g. ``n2ce[prior=nce]|n2ce[M=1]``). ``D(best)`` is the best training label (every record's
-``dataset_best``); an empty value is a method mbo does not implement.
+(e.g. ``n2ce[prior=nce]|n2ce[M=1]``). ``name@profile`` adds a profile that follows the paper's
+protocol for that cell besides ``paper`` (e.g. ``ddom|ddom@branin-ref``: the paper's Branin row
+comes from a separate reference pipeline); runs of other profiles are shown as not comparable.
+``D(best)`` is the best training label (every record's ``dataset_best``); an empty value is a
+method mbo does not implement.
 """
 from __future__ import annotations
 
@@ -30,16 +33,19 @@ def papers():
     return df
 
 
-def parse_spec(spec: str) -> list[tuple[str, dict[str, str]]]:
-    """``"n2ce[prior=nce]|n2ce[M=1]"`` → ``[("n2ce", {"prior": "nce"}), ("n2ce", {"M": "1"})]``."""
+def parse_spec(spec: str) -> list[tuple[str, dict[str, str], str]]:
+    """``"n2ce[prior=nce]|ddom@branin-ref"`` →
+    ``[("n2ce", {"prior": "nce"}, "paper"), ("ddom", {}, "branin-ref")]`` (name, overrides, the
+    profile that follows the paper's protocol)."""
     out = []
     for alt in filter(None, (s.strip() for s in spec.split("|"))):
         name, _, rest = alt.partition("[")
+        name, _, profile = name.partition("@")
         overrides = {}
         for part in filter(None, rest.rstrip("]").split(",")):
             key, _, val = part.partition("=")
             overrides[key.strip()] = val.strip()
-        out.append((name.strip(), overrides))
+        out.append((name.strip(), overrides, profile.strip() or "paper"))
     return out
 
 

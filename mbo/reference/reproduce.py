@@ -7,7 +7,8 @@ of the paper's spread, and a verdict:
 
 * ``within``: |Δ| ≤ max(2 · paper spread, 0.02);
 * ``above`` / ``below``: outside that band;
-* ``not comparable``: the runs used another Q or a profile other than the paper's (e.g. ``quick``),
+* ``not comparable``: the runs used another Q or a profile other than the paper's (e.g. ``quick``;
+  a cell may name a second profile that follows the paper's protocol, ``name@profile``),
   or the paper's statistic is not one mbo computes; shown, never compared;
 * ``not run``: no matching runs.
 
@@ -115,10 +116,14 @@ def _matches(df: pd.DataFrame, paper: pd.Series, spec: str, col: str) -> list[di
                  "delta": ours - paper["value"], "delta_units": units, "verdict": verdict,
                  "random": np.nan, "random_n": 0, "dataset_best": np.nan, "dataset_best_n": 0}]
     keep = np.zeros(len(task), bool)
-    for name, overrides in parse_spec(spec):
-        keep |= ((task["optimizer"] == name).to_numpy()
-                 & np.array([same_overrides(o, overrides) for o in task["overrides"]], bool))
-    runs = task[keep]
+    protocol = [set() for _ in range(len(task))]  # the profiles that count as the paper's, per run
+    for name, overrides, profile in parse_spec(spec):
+        hit = ((task["optimizer"] == name).to_numpy()
+               & np.array([same_overrides(o, overrides) for o in task["overrides"]], bool))
+        for i in np.flatnonzero(hit):
+            protocol[i].add(profile)
+        keep |= hit
+    runs = task[keep].assign(_protocol=[protocol[i] for i in np.flatnonzero(keep)])
     rows = []
     for (label, budget), g in runs.groupby(["label", "budget"]):
         v = g[col].dropna().to_numpy(float)
@@ -126,7 +131,8 @@ def _matches(df: pd.DataFrame, paper: pd.Series, spec: str, col: str) -> list[di
             continue
         profiles = sorted({_profile(p) for p in g["profile"]})
         ours = float(v.mean())
-        comparable = int(budget) == paper["Q"] and all(p == "paper" for p in profiles)
+        comparable = int(budget) == paper["Q"] and all(_profile(p) in ok for p, ok in zip(g["profile"],
+                                                                                       g["_protocol"]))
         if comparable:
             verdict, units = _verdict(ours, paper["value"], paper["spread"])
         else:
