@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mbo.core import OfflineData, Optimizer
+from mbo.diagnostics import discrete_novelty
 from mbo.errors import ConfigError
 from mbo.nn.blocks import IndexEmbedding, ResidualStack, orthogonal_penalty
 from mbo.progress import progress
@@ -262,19 +263,16 @@ class N2CE(Optimizer):
                 "kl": float(kl.mean()), "active_dims": int((mu.var(0) > 0.01).sum())}
 
     def _candidate_stats(self, z: torch.Tensor, designs: np.ndarray) -> dict:
-        cfg = self.config
         z = z.detach().requires_grad_(True)
-        _, y_hat = self.model_.decode(z)
-        y_term = -cfg.lambda1 * (cfg.y_target - y_hat).pow(2)
-        prior = cfg.lambda2 * (self.prior_log_ratio(z) - 0.5 * z.pow(2).sum(-1))
+        y_term, prior_term, y_hat = self._log_density_terms(z)
         g_y, = torch.autograd.grad(y_term.sum(), z, retain_graph=True)
-        g_p, = torch.autograd.grad(prior.sum(), z)
+        g_p, = torch.autograd.grad(prior_term.sum(), z)
         ratio = g_y.norm(dim=1) / g_p.norm(dim=1).clamp_min(1e-12)
         stats = {"predicted_y_median": float(y_hat.detach().median()),
                  "y_to_prior_grad": float(ratio.median())}
         if self.discrete_:
-            train = {r.tobytes() for r in self.data_.x[self.train_idx_.cpu().numpy()]}
-            stats["train_copy_fraction"] = float(np.mean([r.tobytes() in train for r in designs]))
+            train_x = self.data_.x[self.train_idx_.cpu().numpy()]
+            stats["train_copy_fraction"] = 1.0 - discrete_novelty(designs, train_x)
         return stats
 
     # -- the method's math ------------------------------------------------------------------
@@ -285,10 +283,15 @@ class N2CE(Optimizer):
     def log_density(self, z: torch.Tensor) -> torch.Tensor:
         """Unnormalised ``log p(z | ỹ*)`` ``[n, nz] → [n]`` (D.5.2):
         ``−λ1 (ỹ* − g_y(z))² + λ2 (Σ_k f_k(z) − ½‖z‖²)``."""
+        y_term, prior_term, _ = self._log_density_terms(z)
+        return y_term + prior_term
+
+    def _log_density_terms(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The y-term ``−λ1 (ỹ* − g_y(z))²``, the prior term ``λ2 (Σ_k f_k(z) − ½‖z‖²)`` and ``g_y(z)``."""
         cfg = self.config
         _, y_hat = self.model_.decode(z)
         log_prior = self.prior_log_ratio(z) - 0.5 * z.pow(2).sum(-1)
-        return -cfg.lambda1 * (cfg.y_target - y_hat).pow(2) + cfg.lambda2 * log_prior
+        return -cfg.lambda1 * (cfg.y_target - y_hat).pow(2), cfg.lambda2 * log_prior, y_hat
 
     def _ratio_step(self, mu: torch.Tensor, logvar: torch.Tensor) -> float:
         """One α step (Eq. 21, §4.1) on detached posteriors ``[B, nz]``; backward is done here."""

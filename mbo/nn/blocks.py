@@ -90,7 +90,9 @@ class ResidualStack(nn.Module):
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         weights = [b.linear.weight for b in self.blocks]
         biases = [b.linear.bias for b in self.blocks]
-        return _ResidualStackFn.apply(h, self, *weights, *biases)
+        if torch.is_grad_enabled() and (h.requires_grad or any(w.requires_grad for w in weights + biases)):
+            return _ResidualStackFn.apply(h, self, *weights, *biases)
+        return _stack_forward(h, weights, biases, self.slope, self.chunk_rows)
 
     def _buffer(self, shape: tuple, like: torch.Tensor) -> torch.Tensor:
         for i, b in enumerate(self._free):
@@ -99,23 +101,27 @@ class ResidualStack(nn.Module):
         return torch.empty(shape, dtype=like.dtype, device=like.device)
 
 
+def _stack_forward(h, weights, biases, slope, chunk_rows, acts=None) -> torch.Tensor:
+    """The stack's value, chunk by chunk; the activations go to ``acts`` ``[n, rows, dim]`` if given."""
+    out = h.detach().clone()
+    for s in range(0, h.shape[0], chunk_rows):
+        x = out[s:s + chunk_rows]
+        for i, (w, b) in enumerate(zip(weights, biases)):
+            a = acts[i, s:s + chunk_rows] if acts is not None else torch.empty_like(x)
+            torch.ops.aten.leaky_relu.out(x, slope, out=a)
+            x.addmm_(a, w.t()).add_(b)
+    return out
+
+
 class _ResidualStackFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, h, stack, *params):
-        n, slope, chunk_rows = len(params) // 2, stack.slope, stack.chunk_rows
+        n = len(params) // 2
         weights, biases = params[:n], params[n:]
-        out = h.detach().clone()
-        keep = torch.is_grad_enabled() or any(ctx.needs_input_grad)
-        acts = stack._buffer((n,) + tuple(h.shape), h) if keep else None
-        for s in range(0, h.shape[0], chunk_rows):
-            x = out[s:s + chunk_rows]
-            for i in range(n):
-                a = acts[i, s:s + chunk_rows] if keep else torch.empty_like(x)
-                torch.ops.aten.leaky_relu.out(x, slope, out=a)
-                x.addmm_(a, weights[i].t()).add_(biases[i])
-        if keep:
-            ctx.save_for_backward(*weights)
-            ctx.acts, ctx.stack, ctx.used = acts, stack, False
+        acts = stack._buffer((n,) + tuple(h.shape), h)
+        out = _stack_forward(h, weights, biases, stack.slope, stack.chunk_rows, acts)
+        ctx.save_for_backward(*weights)
+        ctx.acts, ctx.stack, ctx.used = acts, stack, False
         return out
 
     @staticmethod
