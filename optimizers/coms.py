@@ -45,7 +45,7 @@ from torch import nn
 
 from mbo.core import OfflineData, Optimizer
 from mbo.errors import ConfigError
-from mbo.nn import DesignEncoder, Standardizer, fit_regressor, mlp
+from mbo.nn import DesignEncoder, Standardizer, fit_regressor, mlp, same_device
 from mbo.nn.surrogate import minibatch_loop, training_spearman
 from mbo.samplers import gradient_ascent, langevin
 
@@ -336,7 +336,7 @@ class _Chain:
             return u0.detach().clone()
         if self.etas is None and not self.use_noise:
             return gradient_ascent(log_prob, u0, step_size=self.eta, num_steps=self.num_steps)
-        if self.use_noise and self.generator.device != u0.device:
+        if self.use_noise and not same_device(self.generator.device, u0.device):
             raise ValueError(f"the chain's generator is on {self.generator.device}, the particles on {u0.device}")
         etas = self.etas if self.etas is not None else np.full(self.num_steps, self.eta)
         return langevin(log_prob, u0, step_size=etas, num_steps=self.num_steps, noise_scale=self.noise_scale,
