@@ -3,8 +3,10 @@
 # run id, so the script resumes. Tables: results/demo/leaderboard*.md (remade at the end).
 #   CPU (what results/demo holds):  /work/tools/slot benchmarks/demo_evidence.sh
 #   GPU, the paper's protocol:      benchmarks/demo_evidence.sh --device cuda --profile paper   (8 seeds)
-# STOP_AT=HHMM (UTC) starts no run after that time. PARTS="main ablation steps tables" (default: all)
-# and MAIN_TASKS="tfbind8 levy tfbind10" pick what to (re)run.
+# STOP_AT=HHMM (UTC) starts no run after that time. PARTS="main ablation steps tables" (default: all),
+# MAIN_TASKS="tfbind8 levy tfbind10", ABL_TASKS="tfbind8 levy" and
+# ABLATIONS="grad-only diffusion-only edit_t=0.2 edit_t=0.6" pick what to (re)run. JOBS=N runs N at
+# once (default 1; on a GPU several runs share it); RUN_TIMEOUT=S stops a run after S seconds.
 set -u
 cd "$(dirname "$0")/.."
 DEVICE=cpu PROFILE=quick
@@ -22,14 +24,22 @@ R=${RESULTS_DIR:-results/demo}
 STOP_AT=${STOP_AT:-}
 PARTS=${PARTS:-main ablation steps tables}
 MAIN_TASKS=${MAIN_TASKS:-tfbind8 levy tfbind10}
+ABL_TASKS=${ABL_TASKS:-tfbind8 levy}
+ABLATIONS=${ABLATIONS:-grad-only diffusion-only edit_t=0.2 edit_t=0.6}
+JOBS=${JOBS:-1}
+RUN_TIMEOUT=${RUN_TIMEOUT:-1800}
 part() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+ablation() { case " $ABLATIONS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 run() {  # run TASK OPTIMIZER SEEDS [ARGS...]
   local task=$1 opt=$2 seeds=$3; shift 3
   for s in $seeds; do
     if [ -n "$STOP_AT" ] && [ "$(date -u +%H%M)" -ge "$STOP_AT" ]; then echo "past $STOP_AT UTC: skip $task $opt seed=$s $*"; continue; fi
+    while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
     echo "[$(date -u +%H:%M:%S)] $task $opt seed=$s $*"
-    /usr/bin/time -f "  wall %e s" timeout 1800 $MBO run --results-dir "$R" -Q 128 --device "$DEVICE" \
-      -t "$task" -o "$opt" --seed "$s" "$@" 2>&1 | tail -3
+    { local t0; t0=$(date +%s)
+      timeout "$RUN_TIMEOUT" $MBO run --results-dir "$R" -Q 128 --device "$DEVICE" -t "$task" -o "$opt" \
+        --seed "$s" "$@" 2>&1 | tail -3
+      echo "  wall $(( $(date +%s) - t0 )) s ($task $opt seed=$s $*)"; } &
   done
 }
 # (1) main: DEMO beside grad-ascent and the null baselines
@@ -40,22 +50,27 @@ part main && for task in $MAIN_TASKS; do
   run $task grad-ascent "$SEEDS" --profile "$PROFILE"
 done
 # (2) ablation on TF-Bind-8 and Levy (the default edit_t = 0.4 is the main run above)
-part ablation && for task in tfbind8 levy; do
-  run $task demo "$ABL_SEEDS" --profile "$PROFILE" --set edit=false --label "demo[$PROFILE,grad-only]"
-  run $task demo "$ABL_SEEDS" --profile "$PROFILE" --set ascent=false --label "demo[$PROFILE,diffusion-only]"
-  run $task demo "$ABL_SEEDS" --profile "$PROFILE" --set edit_t=0.2 --label "demo[$PROFILE,edit_t=0.2]"
-  run $task demo "$ABL_SEEDS" --profile "$PROFILE" --set edit_t=0.6 --label "demo[$PROFILE,edit_t=0.6]"
+part ablation && for task in $ABL_TASKS; do
+  ablation grad-only && run $task demo "$ABL_SEEDS" --profile "$PROFILE" --set edit=false \
+    --label "demo[$PROFILE,grad-only]"
+  ablation diffusion-only && run $task demo "$ABL_SEEDS" --profile "$PROFILE" --set ascent=false \
+    --label "demo[$PROFILE,diffusion-only]"
+  for t in 0.2 0.6; do
+    ablation edit_t=$t && run $task demo "$ABL_SEEDS" --profile "$PROFILE" --set edit_t=$t \
+      --label "demo[$PROFILE,edit_t=$t]"
+  done
 done
 # (3) Tabs. 5-6: more ascent steps on TF-Bind-8
 if [ "$PROFILE" = paper ]; then T_SEEDS=$ABL_SEEDS; else T_SEEDS="0 1"; fi
 part steps && run tfbind8 demo "$T_SEEDS" --profile "$PROFILE" --set ascent_steps=200 --label "demo[$PROFILE,T=200]"
 part steps && run tfbind8 demo "$T_SEEDS" --profile "$PROFILE" --set ascent_steps=300 --label "demo[$PROFILE,T=300]"
+wait
 # tables
 if part tables; then
   for p in 100 50; do
     $MBO leaderboard --results-dir "$R" -Q 128 -p $p --format md --out "$R/leaderboard_p$p.md"
   done
   $MBO leaderboard --results-dir "$R" --format md --out "$R/leaderboard.md"
-  python benchmarks/demo_tables.py --results-dir "$R" --out "$R/tables.md"
+  ${PYTHON:-python} benchmarks/demo_tables.py --results-dir "$R" --out "$R/tables.md"
 fi
 echo "[$(date -u +%H:%M:%S)] done"

@@ -19,7 +19,8 @@ edits the top-Q offline designs themselves (the issue's Diffusion-only); ``edit_
 noise level (the paper's "m = 600 of 1000" is ``edit_t = 0.4`` in the released scripts; read
 literally Eq. 9 gives 0.6); ``ascent_steps`` is Tabs. 5–6's knob.
 
-``quick`` (CPU: about a minute on TF-Bind-8) narrows both networks to 256 and trains 10 + 60 epochs;
+``quick`` (CPU: about two minutes on TF-Bind-8, half a minute on Levy) narrows both networks to 256;
+its learning rate and epochs are chosen per design space by held-out fit (:meth:`DEMOConfig.resolve`);
 the ascent and editing steps are the paper's. Defaults (profile ``paper``) follow
 ``shared/methods/demo.md`` §12: the paper where it is explicit (widths 2048, ReLU, 200 surrogate
 epochs, batch 128, 1000 diffusion epochs, Q = 128), the code where the paper is silent (β 0.01 → 2.0,
@@ -29,7 +30,7 @@ instead of the printed 1e-1, which does not train.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
@@ -42,6 +43,11 @@ from mbo.optimizers.ddom import DDOM
 from mbo.samplers import gradient_ascent
 
 SAMPLERS = ("ddom", "euler_maruyama", "heun")
+# ``quick`` per design space, chosen by held-out fit on a 90/10 split (benchmarks/demo_select_quick.py,
+# results/demo/quick_selection.json): the lowest held-out MSE of the surrogate, the lowest held-out DSM loss
+# of the score model; TF-Bind-8 for discrete spaces, Levy for continuous ones.
+QUICK_DISCRETE = {"surrogate_lr": 1e-3, "surrogate_epochs": 10, "diffusion_epochs": 60}
+QUICK_CONTINUOUS = {"surrogate_lr": 5e-5, "surrogate_epochs": 20, "diffusion_epochs": 30}
 
 
 @dataclass
@@ -54,9 +60,10 @@ class DEMOConfig:
         surrogate_hidden: surrogate MLP width.
         surrogate_layers: surrogate hidden layers.
         surrogate_activation: surrogate hidden activation.
-        surrogate_lr: surrogate Adam learning rate (paper prints 1e-1, code 5e-5).
+        surrogate_lr: surrogate Adam learning rate (paper prints 1e-1, code 5e-5; ``None``: per design
+            space, see :meth:`resolve`).
         surrogate_lr_schedule: ``cosine`` (per-epoch decay, code) or ``constant``.
-        surrogate_epochs: surrogate training epochs.
+        surrogate_epochs: surrogate training epochs (``None``: per design space).
         surrogate_batch: surrogate minibatch size.
         ascent_steps: Adam steps of the pseudo-candidate ascent (T).
         ascent_lr_continuous: ascent step size η on continuous spaces (normalized units).
@@ -69,7 +76,7 @@ class DEMOConfig:
         score_activation: score-MLP activation.
         diffusion_lr: score-model Adam learning rate after warm-up.
         diffusion_warmup_epochs: linear learning-rate warm-up, in epochs.
-        diffusion_epochs: score-model training epochs.
+        diffusion_epochs: score-model training epochs (``None``: per design space).
         diffusion_batch: score-model minibatch size.
         label_dropout: probability that a training condition is replaced by the null token 0.
         reweight: DDOM's histogram re-weighting of the training samples.
@@ -85,9 +92,9 @@ class DEMOConfig:
     surrogate_hidden: int = 2048
     surrogate_layers: int = 2
     surrogate_activation: str = "relu"
-    surrogate_lr: float = 5e-5
+    surrogate_lr: float | None = 5e-5
     surrogate_lr_schedule: str = "cosine"
-    surrogate_epochs: int = 200
+    surrogate_epochs: int | None = 200
     surrogate_batch: int = 128
     ascent_steps: int = 100
     ascent_lr_continuous: float = 1e-3
@@ -100,7 +107,7 @@ class DEMOConfig:
     score_activation: str = "relu"
     diffusion_lr: float = 1e-3
     diffusion_warmup_epochs: int = 500
-    diffusion_epochs: int = 1000
+    diffusion_epochs: int | None = 1000
     diffusion_batch: int = 128
     label_dropout: float = 0.15
     reweight: bool = True
@@ -114,12 +121,12 @@ class DEMOConfig:
         if not (self.ascent or self.edit):
             raise ConfigError("ascent=False and edit=False together return the top-Q offline designs unchanged: "
                               "use the dataset-best optimizer instead")
-        if min(self.surrogate_hidden, self.surrogate_epochs, self.surrogate_batch, self.score_hidden,
-               self.diffusion_epochs, self.diffusion_batch, self.num_grid) < 1:
+        if min(self.surrogate_hidden, self.surrogate_epochs or 1, self.surrogate_batch, self.score_hidden,
+               self.diffusion_epochs or 1, self.diffusion_batch, self.num_grid) < 1:
             raise ConfigError("widths, epochs, batch sizes and num_grid must be ≥ 1")
         if self.ascent_steps < 0 or self.surrogate_layers < 0 or self.score_layers < 0:
             raise ConfigError("ascent_steps, surrogate_layers and score_layers must be ≥ 0")
-        if min(self.surrogate_lr, self.ascent_lr_continuous, self.ascent_lr_discrete, self.diffusion_lr) <= 0:
+        if min(self.surrogate_lr or 1.0, self.ascent_lr_continuous, self.ascent_lr_discrete, self.diffusion_lr) <= 0:
             raise ConfigError("learning rates and ascent step sizes must be > 0")
         if self.surrogate_lr_schedule not in ("cosine", "constant"):
             raise ConfigError(f"surrogate_lr_schedule must be cosine or constant, got {self.surrogate_lr_schedule!r}")
@@ -135,6 +142,12 @@ class DEMOConfig:
             raise ConfigError(f"sampler must be one of {SAMPLERS}, got {self.sampler!r}")
         if self.guidance < 0 or not 0.0 <= self.label_dropout <= 1.0 or self.diffusion_warmup_epochs < 0:
             raise ConfigError("guidance and diffusion_warmup_epochs must be ≥ 0, label_dropout in [0, 1]")
+
+    def resolve(self, discrete: bool) -> DEMOConfig:
+        """A copy with ``None`` in ``surrogate_lr``, ``surrogate_epochs`` or ``diffusion_epochs`` set to the
+        ``quick`` value chosen for the design space by held-out fit (see ``QUICK_DISCRETE``)."""
+        chosen = QUICK_DISCRETE if discrete else QUICK_CONTINUOUS
+        return replace(self, **{k: v for k, v in chosen.items() if getattr(self, k) is None})
 
     def prior_config(self) -> DDOM.Config:
         """The DDOM settings of the Stage-2 prior (trained on all rows: no hold-out)."""
@@ -186,17 +199,17 @@ class DEMO(Optimizer):
     Config = DEMOConfig
     profiles = {
         "paper": {},
-        # widths 256; epochs and surrogate lr chosen by held-out fit on a 90/10 split of TF-Bind-8 and
-        # Levy (benchmarks/demo_select_quick.py, results/demo/quick_selection.json)
-        "quick": {"surrogate_hidden": 256, "surrogate_epochs": 10, "surrogate_lr": 1e-3,
-                  "score_hidden": 256, "diffusion_epochs": 60, "diffusion_warmup_epochs": 3},
+        # widths 256; surrogate lr and epochs and score-model epochs per design space (QUICK_DISCRETE,
+        # QUICK_CONTINUOUS: held-out fit on a 90/10 split of TF-Bind-8 and of Levy)
+        "quick": {"surrogate_hidden": 256, "surrogate_epochs": None, "surrogate_lr": None,
+                  "score_hidden": 256, "diffusion_epochs": None, "diffusion_warmup_epochs": 3},
         "smoke": {"surrogate_hidden": 32, "surrogate_epochs": 3, "surrogate_lr": 1e-3, "ascent_steps": 10,
                   "score_hidden": 32, "diffusion_epochs": 3, "diffusion_warmup_epochs": 1, "num_grid": 50,
                   "diffusion_batch": 64},
     }
 
     def fit(self, data: OfflineData) -> None:
-        cfg = self.config
+        self.config = cfg = self.config.resolve(data.space.is_discrete)
         self.data_ = data
         self.gen_ = torch.Generator(device=self.device).manual_seed(self.seed)
         self.prior_ = None
@@ -244,13 +257,15 @@ class DEMO(Optimizer):
 
     def diagnostics(self) -> dict:
         """Surrogate predictions (standardized ỹ) before/after ascent and after editing, edit sizes,
-        and the share of returned designs the surrogate predicts above the offline best."""
+        the share of returned designs the surrogate predicts above the offline best, and (``resolved``)
+        the learning rate and epochs as run."""
         if not hasattr(self, "trace_"):
             return {}
         cfg = self.config
         tr = self.trace_
         best = float(self.y_scaler_.transform(self.data_.y).max())
-        out: dict = {"offline_best_z": best, "edit_t": cfg.edit_t if cfg.edit else 0.0,
+        out: dict = {"resolved": {k: asdict(cfg)[k] for k in QUICK_DISCRETE},
+                     "offline_best_z": best, "edit_t": cfg.edit_t if cfg.edit else 0.0,
                      "edit_m": round(cfg.num_grid * (1 - cfg.edit_t)) if cfg.edit else None,
                      "mean_edit_distance": float((tr["edited"] - tr["pseudo"]).norm(dim=1).mean()),
                      "mean_ascent_distance": float((tr["pseudo"] - tr["start"]).norm(dim=1).mean())}

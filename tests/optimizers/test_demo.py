@@ -73,6 +73,13 @@ def test_config_defaults_validation_and_profiles():
     assert (prior.hidden_size, prior.epochs, prior.batch_size, prior.holdout_fraction) == (2048, 1000, 128, 0.0)
     for name in ("paper", "quick", "smoke"):
         DEMO.Config(**DEMO.profiles[name])
+    quick = DEMO.Config(**DEMO.profiles["quick"])
+    for discrete, want in ((True, (1e-3, 10, 60)), (False, (5e-5, 20, 30))):  # quick_selection.json
+        got = quick.resolve(discrete)
+        assert (got.surrogate_lr, got.surrogate_epochs, got.diffusion_epochs) == want
+        assert got.prior_config().epochs == want[2]
+    assert cfg.resolve(False) == cfg  # explicit values (paper, --set) are never replaced
+    assert DEMO.Config(**{**DEMO.profiles["quick"], "surrogate_lr": 3e-4}).resolve(True).surrogate_lr == 3e-4
     for bad in ({"ascent": False, "edit": False}, {"edit_t": 0.0}, {"edit_t": 1.5}, {"sampler": "rk4"},
                 {"ascent_optimizer": "lbfgs"}, {"edit_t": 0.001, "num_grid": 100}, {"surrogate_lr_schedule": "x"}):
         with pytest.raises(ConfigError):
@@ -168,5 +175,6 @@ def test_end_to_end_smoke_run(task_cls, tmp_path):
     assert rec["config"]["edit_t"] == 0.4 and rec["config"]["num_grid"] == 50
     diag = rec["diagnostics"]["optimizer"]
     assert set(diag["surrogate_pred"]) == {"start", "pseudo", "edited", "returned"}
+    assert diag["resolved"] == {"surrogate_lr": 1e-3, "surrogate_epochs": 3, "diffusion_epochs": 3}
     if not task_cls.space.is_discrete:
         assert diag["box_returned"]["rows_outside"] == rec["num_clipped"]
