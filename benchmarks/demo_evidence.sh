@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Evidence for issue 10 (DEMO). One run at a time, OMP_NUM_THREADS=1; finished runs are skipped by
-# run id, so the script resumes. Tables: results/demo/leaderboard*.md (remade at the end).
-#   CPU (what results/demo holds):  /work/tools/slot benchmarks/demo_evidence.sh
-#   GPU, the paper's protocol:      benchmarks/demo_evidence.sh --device cuda --profile paper   (8 seeds)
-# STOP_AT=HHMM (UTC) starts no run after that time. PARTS="main ablation steps tables" (default: all),
+# Evidence for issue 10 (DEMO). OMP_NUM_THREADS=1 per run; finished runs are skipped by run id, so
+# the script resumes. Tables: results/demo/leaderboard*.md and tables.md (remade at the end).
+#   CPU (what results/demo holds):  JOBS=2 benchmarks/demo_evidence.sh   (about 12 min on 2 cores)
+#                                   PARTS="paper-surrogate tables" JOBS=2 benchmarks/demo_evidence.sh
+#   GPU, the paper's protocol:      JOBS=4 benchmarks/demo_evidence.sh --device cuda --profile paper
+#     (8 seeds; on an H200 one Levy run alone takes about 7 min, so plan hours for all of it)
+# STOP_AT=HHMM (UTC) starts no run after that time. PARTS="main ablation steps tables" (default) and
+# paper-surrogate (Grad-only with the paper's surrogate on Levy, seeds 0-2: ~20 min a run on one core),
 # MAIN_TASKS="tfbind8 levy tfbind10", ABL_TASKS="tfbind8 levy" and
 # ABLATIONS="grad-only diffusion-only edit_t=0.2 edit_t=0.6" pick what to (re)run. JOBS=N runs N at
 # once (default 1; on a GPU several runs share it); RUN_TIMEOUT=S stops a run after S seconds.
@@ -64,6 +67,8 @@ done
 if [ "$PROFILE" = paper ]; then T_SEEDS=$ABL_SEEDS; else T_SEEDS="0 1"; fi
 part steps && run tfbind8 demo "$T_SEEDS" --profile "$PROFILE" --set ascent_steps=200 --label "demo[$PROFILE,T=200]"
 part steps && run tfbind8 demo "$T_SEEDS" --profile "$PROFILE" --set ascent_steps=300 --label "demo[$PROFILE,T=300]"
+# (4) Stage 1 with the paper's surrogate (width 2048, 200 epochs) on Levy: does the ascent climb?
+part paper-surrogate && run levy demo "0 1 2" --profile paper --set edit=false --label "demo[paper,grad-only]"
 wait
 # tables
 if part tables; then
