@@ -95,23 +95,21 @@ def main() -> None:
     quick = DEMO.profiles["quick"]
     if args.grid == "paper":
         paper = DEMO.Config()
-        out = {}
-        for name in args.tasks:
-            train, held = split(load_class("task", name)().offline_data())
-            grid = [(paper.surrogate_lr, paper.surrogate_lr_schedule, paper.surrogate_epochs)]
-            out[name] = {"surrogate": surrogate_fits(train, held, grid, paper.surrogate_hidden, args.device)}
-        with open(args.out, "w") as fh:
-            json.dump(out, fh, indent=1)
-        return
-    surr_grid = [(5e-5, "cosine", 20), (1e-3, "cosine", 10), (1e-3, "cosine", 20), (1e-3, "cosine", 40),
-                 (1e-3, "constant", 20), (3e-4, "cosine", 30), (1e-4, "cosine", 50), (1e-4, "cosine", 100),
-                 (5e-5, "cosine", 100), (5e-5, "cosine", 200)]
+        grid = [(paper.surrogate_lr, paper.surrogate_lr_schedule, paper.surrogate_epochs)]
+        hidden = paper.surrogate_hidden
+    else:
+        grid = [(5e-5, "cosine", 20), (1e-3, "cosine", 10), (1e-3, "cosine", 20), (1e-3, "cosine", 40),
+                (1e-3, "constant", 20), (3e-4, "cosine", 30), (1e-4, "cosine", 50), (1e-4, "cosine", 100),
+                (5e-5, "cosine", 100), (5e-5, "cosine", 200)]
+        hidden = quick["surrogate_hidden"]
     out = {}
     for name in args.tasks:
         train, held = split(load_class("task", name)().offline_data())
         print(f"== {name}: {len(train)} train / {len(held)} held-out rows", flush=True)
-        out[name] = {"surrogate": surrogate_fits(train, held, surr_grid, quick["surrogate_hidden"]),
-                     "diffusion": diffusion_fits(train, held, [15, 30, 60], quick)}
+        out[name] = {"surrogate": surrogate_fits(train, held, grid, hidden, args.device)}
+        if args.grid == "paper":
+            continue
+        out[name]["diffusion"] = diffusion_fits(train, held, [15, 30, 60], quick)
         best = min((r for r in out[name]["surrogate"] if r["seconds"] <= 150), key=lambda r: r["heldout_mse"])
         print(f"{name}: surrogate chosen lr {best['lr']:g} {best['schedule']} {best['epochs']} epochs "
               f"(held-out MSE {best['heldout_mse']:.3f}, Pearson {best['heldout_pearson']:.2f}); score model "

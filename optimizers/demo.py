@@ -30,7 +30,7 @@ instead of the printed 1e-1, which does not train.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -121,12 +121,14 @@ class DEMOConfig:
         if not (self.ascent or self.edit):
             raise ConfigError("ascent=False and edit=False together return the top-Q offline designs unchanged: "
                               "use the dataset-best optimizer instead")
-        if min(self.surrogate_hidden, self.surrogate_epochs or 1, self.surrogate_batch, self.score_hidden,
-               self.diffusion_epochs or 1, self.diffusion_batch, self.num_grid) < 1:
+        sizes = (self.surrogate_hidden, self.surrogate_epochs, self.surrogate_batch, self.score_hidden,
+                 self.diffusion_epochs, self.diffusion_batch, self.num_grid)
+        if min(v for v in sizes if v is not None) < 1:  # None: resolved per design space at fit
             raise ConfigError("widths, epochs, batch sizes and num_grid must be ≥ 1")
         if self.ascent_steps < 0 or self.surrogate_layers < 0 or self.score_layers < 0:
             raise ConfigError("ascent_steps, surrogate_layers and score_layers must be ≥ 0")
-        if min(self.surrogate_lr or 1.0, self.ascent_lr_continuous, self.ascent_lr_discrete, self.diffusion_lr) <= 0:
+        rates = (self.surrogate_lr, self.ascent_lr_continuous, self.ascent_lr_discrete, self.diffusion_lr)
+        if min(v for v in rates if v is not None) <= 0:
             raise ConfigError("learning rates and ascent step sizes must be > 0")
         if self.surrogate_lr_schedule not in ("cosine", "constant"):
             raise ConfigError(f"surrogate_lr_schedule must be cosine or constant, got {self.surrogate_lr_schedule!r}")
@@ -264,7 +266,7 @@ class DEMO(Optimizer):
         cfg = self.config
         tr = self.trace_
         best = float(self.y_scaler_.transform(self.data_.y).max())
-        out: dict = {"resolved": {k: asdict(cfg)[k] for k in QUICK_DISCRETE},
+        out: dict = {"resolved": {k: getattr(cfg, k) for k in QUICK_DISCRETE},
                      "offline_best_z": best, "edit_t": cfg.edit_t if cfg.edit else 0.0,
                      "edit_m": round(cfg.num_grid * (1 - cfg.edit_t)) if cfg.edit else None,
                      "mean_edit_distance": float((tr["edited"] - tr["pseudo"]).norm(dim=1).mean()),

@@ -81,7 +81,8 @@ def test_config_defaults_validation_and_profiles():
     assert cfg.resolve(False) == cfg  # explicit values (paper, --set) are never replaced
     assert DEMO.Config(**{**DEMO.profiles["quick"], "surrogate_lr": 3e-4}).resolve(True).surrogate_lr == 3e-4
     for bad in ({"ascent": False, "edit": False}, {"edit_t": 0.0}, {"edit_t": 1.5}, {"sampler": "rk4"},
-                {"ascent_optimizer": "lbfgs"}, {"edit_t": 0.001, "num_grid": 100}, {"surrogate_lr_schedule": "x"}):
+                {"ascent_optimizer": "lbfgs"}, {"edit_t": 0.001, "num_grid": 100}, {"surrogate_lr_schedule": "x"},
+                {"surrogate_epochs": 0}, {"diffusion_epochs": 0}, {"surrogate_lr": 0.0}):  # 0 is not None
         with pytest.raises(ConfigError):
             DEMO.Config(**bad)
 
