@@ -243,10 +243,12 @@ class Task:
     optimum: ClassVar[float | None] = None
     report_raw: ClassVar[bool] = False
     data_version: ClassVar[str] = "1"
+    seeded_data: ClassVar[bool] = False  # the protocol draws the training set per trial: from the run seed
+    variant_of: ClassVar[str | None] = None  # the task whose paper cells this variant is shown against
 
     def __init__(self, data_dir: str | None = None) -> None:
         self.data_dir = data_dir
-        self._offline: OfflineData | None = None
+        self._offline: dict[int | None, OfflineData] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Guard every ``score`` / ``_score`` a subclass defines, so no override bypasses the oracle rule."""
@@ -267,17 +269,28 @@ class Task:
         return True, "built in"
 
     # -- public API -----------------------------------------------------------
-    def offline_data(self) -> OfflineData:
-        """The visible training set (loaded once, then cached)."""
-        if self._offline is None:
+    def offline_data(self, seed: int | None = None) -> OfflineData:
+        """The visible training set (loaded once per seed, then cached).
+
+        A task whose protocol draws its training set anew for every trial (``seeded_data``, e.g.
+        ``tfbind10``) draws it from ``seed`` (the harness passes the run seed; ``None`` is seed 0)
+        and implements ``_load_offline(self, seed)``; every other task ignores ``seed``.
+        """
+        key = (0 if seed is None else int(seed)) if self.seeded_data else None
+        if key not in self._offline:
             loading = _SEAL.loading
             loading.depth = getattr(loading, "depth", 0) + 1
             try:
-                x, y = self._load_offline()
+                x, y = self._load_offline(key) if self.seeded_data else self._load_offline()
             finally:
                 loading.depth -= 1
-            self._offline = OfflineData(x, y, self.space, self.name)
-        return self._offline
+            self._offline[key] = OfflineData(x, y, self.space, self.name)
+        return self._offline[key]
+
+    def data_rows(self, seed: int | None = None) -> dict[str, Any] | None:
+        """Which rows of the full dataset the training set of ``seed`` holds (stored in the run record
+        as ``data_subset``), for tasks that subsample; ``None`` for the others."""
+        return None
 
     def check_oracle(self) -> None:
         """Raise :class:`OracleUnavailableError` if ``score`` cannot work here."""

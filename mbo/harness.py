@@ -22,6 +22,7 @@ from mbo.core import Optimizer, Task, config_dict, sealed_oracle
 from mbo.diagnostics import candidate_diagnostics
 from mbo.errors import ConfigError, MBOError
 from mbo.registry import check_implements, code_hash, load_class
+from mbo.stats import percentile_tfp_nearest
 
 PERCENTILES = (100, 75, 50, 25)
 
@@ -214,7 +215,8 @@ def _run(spec: RunSpec, rid: str) -> dict[str, Any]:
         if not ok:
             raise ConfigError(why)
         task.check_oracle()  # fail before training when the oracle cannot score
-        data = task.offline_data()
+        data = task.offline_data(spec.seed) if task.seeded_data else task.offline_data()
+        rec["data_subset"] = task.data_rows(spec.seed)  # which rows, where the task subsamples
         best = float(np.max(data.y))
         rec["dataset_best"] = {"raw": best, "normalized": float(task.normalize(best))}
         rec["dataset_size"] = len(data)
@@ -280,6 +282,7 @@ def _torch_threads() -> int:
 def _summ(v: np.ndarray) -> dict[str, float]:
     out = {f"p{p}": float(np.percentile(v, p)) for p in PERCENTILES}
     out["mean"] = float(np.mean(v))
+    out["p50_tfp_nearest"] = percentile_tfp_nearest(v, 50)  # the papers' median (mbo.stats)
     return out
 
 

@@ -22,6 +22,9 @@ import pandas as pd
 
 from mbo import store
 from mbo.errors import ConfigError
+from mbo.stats import percentile_tfp_nearest
+
+P50_TFP = "p50_tfp_nearest"  # the papers' median of a run's Q scores (mbo.stats.percentile_tfp_nearest)
 
 DBEST = "D(best)"
 STATS = ("100", "75", "50", "25", "mean")
@@ -52,7 +55,8 @@ def load_records(results_dir: str | Path | None = None, include_failed: bool = F
     (``results/*/records/...``); a run stored in several folders (same run id) counts once.
 
     Columns: ``run_id, task, optimizer, label, profile, seed, budget, status, error, device,
-    overrides, data_version, p100 … p25, mean`` (normalized), ``raw_p100 … raw_mean``, ``dbest``,
+    overrides, data_version, p100 … p25, mean, p50_tfp_nearest`` (normalized; the last computed from
+    the stored scores where a record predates it), ``raw_p100 … raw_mean, raw_p50_tfp_nearest``, ``dbest``,
     ``dbest_raw``, ``diag_novelty, diag_diversity, diag_distinct, diag_clipped`` (NaN where a record
     has no diagnostics), ``time_fit, time_propose, time_total``, ``num_clipped``, ``path``.
     """
@@ -86,6 +90,10 @@ def _row(rec: dict) -> dict:
         row[key] = val
     for key, val in (summ.get("raw") or {}).items():
         row[f"raw_{key}"] = val
+    scores = rec.get("scores") or {}
+    for scale, prefix in (("normalized", ""), ("raw", "raw_")):  # records made before the field existed
+        if row.get(f"{prefix}{P50_TFP}") is None and scores.get(scale):
+            row[f"{prefix}{P50_TFP}"] = percentile_tfp_nearest(scores[scale], 50)
     best = rec.get("dataset_best") or {}
     row["dbest"], row["dbest_raw"] = best.get("normalized"), best.get("raw")
     diag = rec.get("diagnostics") if isinstance(rec.get("diagnostics"), dict) else {}

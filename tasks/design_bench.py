@@ -3,12 +3,14 @@
 Each task states design-bench's facts as class data: the shard files
 ``<folder>/<prefix>-{x,y}-<i>.npy``, the training subset of ``TaskName-v0`` (rows with y between
 the ``min_percentile`` and ``max_percentile`` of all y, then at most ``max_samples`` rows drawn
-without replacement with the fixed ``sample_seed``), and ``y_min``/``y_max`` over the full file.
+without replacement with the fixed ``sample_seed``, or, for ``tfbind10``, with the run seed), and
+``y_min``/``y_max`` over the full file.
 
 * ``tfbind8`` and ``tfbind10`` have exact oracles: lookups over the full file, vectorized as a
   base-4 index into a 4^L array (the last occurrence of a sequence in shard order wins, as in
   design-bench's dict). TF-Bind-10 is large (8.3M rows), so its lookup table, y range and training
-  subset are built once into a small derived cache (``<cache>/derived/``) and reused.
+  band (the rows a subset is drawn from) are built once into a derived cache (``<cache>/derived/``)
+  and reused. ``tfbind10-fixed`` is TF-Bind-10 with one subset for every seed (paired comparisons).
 * ``utr``, ``superconductor``, ``ant``, ``dkitty``, ``chembl``, ``gfp``, ``hopper``: the datasets
   load when their files are present; their oracles (trained models or MuJoCo simulations) are not
   available in mbo yet, and :meth:`check_oracle` says so before any training starts.
@@ -34,13 +36,19 @@ from mbo.core import DesignSpace, Task
 from mbo.errors import ChecksumError, MissingDataError, OracleUnavailableError
 from mbo.tasks import data as _data
 
-DERIVED_FORMAT = 1
+DERIVED_FORMAT = 2  # 2: the whole training band (rows, codes, y), so any seed's subset can be drawn
 
 
 def _base_index(x: np.ndarray, vocab: int) -> np.ndarray:
     """Token rows ``[n, L]`` → integers ``sum_i x_i vocab^(L-1-i)`` ``[n]`` int64."""
     powers = vocab ** np.arange(x.shape[1] - 1, -1, -1, dtype=np.int64)
     return np.asarray(x, np.int64) @ powers
+
+
+def _decode(code: np.ndarray, length: int, vocab: int) -> np.ndarray:
+    """Inverse of :func:`_base_index`: integers ``[n]`` → token rows ``[n, length]`` int64."""
+    powers = vocab ** np.arange(length - 1, -1, -1, dtype=np.int64)
+    return (np.asarray(code, np.int64)[:, None] // powers) % vocab
 
 
 def _assign_last(table: np.ndarray, idx: np.ndarray, values: np.ndarray) -> None:
@@ -194,14 +202,19 @@ class TFBind10(DesignBenchTask):
     """Design-Bench TF-Bind-10 (pho4): DNA 10-mers, exact lookup oracle, 10,000 training rows.
 
     The file lists every 10-mer 5-8 times with different y; like design-bench's oracle, the last
-    occurrence in shard order wins. Training set: 10,000 rows drawn without replacement (seed
-    ``sample_seed``) from the rows with y ≤ the 50th percentile of all 8,321,066 rows, as
-    design-baselines' ``max_samples=10000``. The data may be present only as the archive
+    occurrence in shard order wins. Training set: 10,000 rows drawn without replacement from the rows
+    with y ≤ the 50th percentile of all 8,321,066 rows, as design-baselines' ``max_samples=10000``.
+    design-bench draws them with an unseeded ``np.random.choice`` in every trial
+    (``dataset_builder.py`` ``subsample``), so here they are drawn from the run seed
+    (``np.random.default_rng(seed)``; seed 0 gives the ``tfbind10-fixed`` subset), and each record
+    stores which rows (``data_subset``). The data may be present only as the archive
     ``tf_bind_10-pho4.tar.xz``; it is then unpacked (checksummed) into the cache on first use.
     """
 
     name = "tfbind10"
-    description = "Design-Bench TF-Bind-10 (pho4), exact lookup oracle (last occurrence), 10,000 training rows"
+    description = ("Design-Bench TF-Bind-10 (pho4), exact lookup oracle (last occurrence), 10,000 training rows "
+                   "drawn from the run seed")
+    seeded_data = True
     space = DesignSpace.discrete(length=10, vocab_size=4)
     folder = "tf_bind_10-pho4"
     prefix = "tf_bind_10"
@@ -212,7 +225,7 @@ class TFBind10(DesignBenchTask):
     design_bench_id = "TFBind10-Exact-v0"
     y_min = -1.8585268
     y_max = 2.1287067
-    data_version = "tfbind10-pho4-p50-n10000-s0-last"
+    data_version = "tfbind10-pho4-p50-n10000-perseed-last"
 
     def _archive_path(self) -> Path | None:
         return _data.find_file(self.archive, self.data_dir) if self.archive else None
@@ -237,14 +250,14 @@ class TFBind10(DesignBenchTask):
 
     @cached_property
     def _derived(self) -> dict[str, np.ndarray]:
-        """Lookup table, y statistics and training subset; read from or written to the cache."""
+        """Lookup table, y statistics and the training band; read from or written to the cache
+        (one file for ``tfbind10`` and ``tfbind10-fixed``: the subset is drawn at load time)."""
         paths = self._shard_paths()
-        key = {"format": DERIVED_FORMAT, "version": self.data_version, "length": self.space.length,
+        key = {"format": DERIVED_FORMAT, "length": self.space.length,
                "vocab": self.space.vocab_size, "band": [self.min_percentile, self.max_percentile],
-               "max_samples": self.max_samples, "seed": self.sample_seed,
                "files": [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for pair in paths for p in pair]}
         digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]
-        target = _data.cache_dir() / "derived" / f"{self.name}-{digest}.npz"
+        target = _data.cache_dir() / "derived" / f"{self.prefix}-{digest}.npz"
         if target.is_file():
             try:
                 with np.load(target) as z:
@@ -265,32 +278,68 @@ class TFBind10(DesignBenchTask):
         return derived
 
     def _build(self, paths: list[tuple[Path, Path]]) -> dict[str, np.ndarray]:
-        """One pass over y (statistics, subset rows), one over x (table, subset designs)."""
+        """One pass over y (statistics, band rows), one over x (table, band designs as base-V codes)."""
         ys = [_load(py, self.name).reshape(-1) for _, py in paths]
         y = np.concatenate(ys)
         band = self._band(y)
-        rows = self._select(y, band)
+        rows = np.flatnonzero((y >= band[0]) & (y <= band[1]))
         L, V = self.space.length, self.space.vocab_size
         table = np.full(V**L, np.nan, np.float32)
-        train_x = np.empty((rows.size, L), np.int8 if V <= 127 else np.int32)
+        code = np.empty(rows.size, np.int64)
         start = 0
         for (px, _), y_shard in zip(paths, ys):
-            x = _load(px, self.name, mmap_mode="r")
+            x_code = _base_index(_load(px, self.name, mmap_mode="r"), V)
             stop = start + len(y_shard)
-            _assign_last(table, _base_index(x, V), y_shard)
+            _assign_last(table, x_code, y_shard)
             lo, hi = np.searchsorted(rows, [start, stop])
-            train_x[lo:hi] = x[rows[lo:hi] - start]
+            code[lo:hi] = x_code[rows[lo:hi] - start]
             start = stop
-        return {"table": table, "train_x": train_x, "train_y": y[rows].astype(np.float32),
+        small = np.int32 if V**L < 2**31 else np.int64
+        return {"table": table, "band_rows": rows.astype(np.int32 if y.size < 2**31 else np.int64),
+                "band_code": code.astype(small), "band_y": y[rows].astype(np.float32),
                 "y_range": np.array([y.min(), y.max()], np.float64), "num_rows": np.array(y.size),
                 "band": band}
 
-    def _load_offline(self):
+    def _subset(self, seed: int | None) -> tuple[int, np.ndarray]:
+        """``(seed used, positions in the band)`` of the training subset: ``max_samples`` band rows drawn
+        without replacement by ``np.random.default_rng(seed)``, sorted (``sample_seed`` unless seeded)."""
+        used = int(seed) if self.seeded_data and seed is not None else self.sample_seed
+        n = self._derived["band_rows"].size
+        if self.max_samples is None or n <= self.max_samples:
+            return used, np.arange(n)
+        return used, np.sort(np.random.default_rng(used).choice(n, size=self.max_samples, replace=False))
+
+    def _load_offline(self, seed: int | None = None):
         d = self._derived
-        return d["train_x"].astype(np.int64), d["train_y"]
+        _, pick = self._subset(seed)
+        return _decode(d["band_code"][pick], self.space.length, self.space.vocab_size), d["band_y"][pick]
+
+    def data_rows(self, seed: int | None = None) -> dict:
+        """The training subset of ``seed``: the seed that drew it and a hash of its row indices in the full
+        file (SHA-256 of the sorted indices as little-endian int64, first 16 hex digits)."""
+        used, pick = self._subset(seed)
+        rows = self._derived["band_rows"][pick].astype("<i8")
+        return {"seed": used, "per_trial": self.seeded_data, "rows": int(rows.size),
+                "of": int(self._derived["band_rows"].size), "rows_sha256": hashlib.sha256(rows.tobytes()).hexdigest()[:16]}
 
     def _score(self, x: np.ndarray) -> np.ndarray:
         return self._derived["table"][_base_index(x, self.space.vocab_size)]
+
+
+class TFBind10Fixed(TFBind10):
+    """TF-Bind-10 with one fixed training subset (seed ``sample_seed`` = 0) for every run seed.
+
+    For paired comparisons between methods (every seed sees the same 10,000 rows). Not the papers'
+    protocol, which draws a new subset per trial: ``mbo reproduce`` shows its runs beside the
+    ``tfbind10`` cells as not comparable. Records made before tfbind10 drew per seed were made on
+    this subset and are stored under this name.
+    """
+
+    name = "tfbind10-fixed"
+    description = "TF-Bind-10 with one fixed 10,000-row training subset (seed 0) for every run seed"
+    seeded_data = False
+    variant_of = "tfbind10"
+    data_version = "tfbind10-pho4-p50-n10000-s0-last"
 
 
 # -- datasets whose oracles are not in mbo yet ----------------------------------
