@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pandas as pd
@@ -38,7 +39,7 @@ N2CE, DEMO, DB, BNEM = ("Yu et al. (N2CE)", "Yuan et al. 2025 (DEMO)", "Trabucco
     # n2ce.md:871  "| Gradient Ascent | 0.572 ± 0.024 | 0.470 ± 0.004 | ..." (Tab. 22, 50th percentile)
     (N2CE, "22", "Gradient Ascent", "tfbind8", "p50", "normalized", 256, 5, 0.572, 0.024, "std", "grad-ascent"),
     # n2ce.md:899  "| MINs | 0.905 ± 0.052 | 0.616 ± 0.021 | 0.499 ± 0.017 | 0.445 ± 0.080 | ..." (Tab. 23, Q = 128)
-    (N2CE, "23", "MINs", "ant", "p100", "normalized", 128, 5, 0.445, 0.080, "std", "mins"),
+    (N2CE, "23", "MINs", "ant", "p100", "normalized", 128, 8, 0.445, 0.080, "std", "mins"),  # Design-Bench's 8
     # demo.md:505  "| **DEMO** | **0.982 ± 0.016** | **0.762 ± 0.058** | 0.753 ± 0.017 | ..." (Table 2)
     (DEMO, "2", "DEMO", "tfbind10", "p100", "normalized", 128, 8, 0.762, 0.058, "s.e.", "demo"),
     # demo.md:567  "| TF8 | 8 | 0.980 ± 0.004 | 0.965 ± 0.008 | 0.420 ± 0.004 |" (DEMO, Grad-only, Diffusion-only)
@@ -69,6 +70,26 @@ def test_special_cells():
         ("n2ce", {"prior": "nce"}, "paper"), ("n2ce", {"M": "1"}, "paper")]
     # N²CE Tab. 6 DDOM on Branin comes from the reference's separate Branin pipeline: profile branin-ref
     assert parse_spec(_cell(N2CE, "6", "DDOM", "branin")["mbo"]) == [("ddom", {}, "paper"), ("ddom", {}, "branin-ref")]
+
+
+def test_n2ce_table22_shifted_columns_carry_the_right_task():
+    """N²CE Tab. 22 prints the Supercon./Ant/D'Kitty/ChEMBL values under ChEMBL/Supercon./Ant/D'Kitty
+    (n2ce.md:874 "| ChAS | 0.422 ± 0.007 | 0.458 ± 0.001 | 0.111 ± 0.009 | 0.384 ± 0.010 | 0.752 ± 0.003 |
+    0.633 ± 0.000 |"); Tab. 25 gives the same CbAS as Supercon. 0.111, Ant 0.384, D'Kitty 0.753."""
+    ref = papers()
+    t22 = ref[(ref["paper"] == N2CE) & (ref["table"] == "22")]
+    assert len(t22) == 54 and t22["note"].str.contains("columns are shifted").sum() == 36
+    cbas = {r["task"]: r["value"] for _, r in t22[t22["mbo"] == "cbas"].iterrows()}
+    t25 = {r["task"]: r["value"] for _, r in ref[(ref["paper"] == N2CE) & (ref["table"] == "25")
+                                                  & (ref["mbo"] == "cbas")].iterrows()}
+    assert cbas["superconductor"] == t25["superconductor"] == pytest.approx(0.111)
+    assert cbas["ant"] == t25["ant"] == pytest.approx(0.384)
+    assert cbas["dkitty"] == pytest.approx(0.752) and t25["dkitty"] == pytest.approx(0.753)
+    assert cbas["chembl"] == pytest.approx(0.633) and "printed in the D'Kitty column" in t22[
+        (t22["mbo"] == "cbas") & (t22["task"] == "chembl")]["note"].iloc[0]
+    copied = ref[(ref["paper"] == N2CE) & ref["table"].isin(["23", "25"])
+                 & ref["method"].isin(["GP-qEI", "CMA-ES", "REINFORCE", "CbAS", "Auto.CbAS", "MINs"])]
+    assert len(copied) == 60 and (copied["trials"] == 8).all()
 
 
 def test_reference_table_is_well_formed():
@@ -188,3 +209,48 @@ def test_cli_reproduce(runs, tmp_path):
     assert "ddom[quick]" in text and "not comparable" in text
     res = CliRunner().invoke(main, ["reproduce", "--results-dir", str(runs), "--format", "csv"])
     assert res.exit_code == 0 and "verdict" in res.output
+
+
+def test_design_bench_lineage_cells_use_the_papers_median_and_spread(tmp_path):
+    """A Design-Bench p50 cell is compared with TFP's 'nearest' median computed from the stored scores
+    (records made before ``p50_tfp_nearest`` existed), and ours is shown as a population std; a DEMO
+    cell's spread as a standard error; another paper's as a sample std."""
+    ref = pd.DataFrame([
+        (DB, "§9.2", "CMA-ES", "cma-es", "tfbind8", "p50", "normalized", 128, 8, 0.63, 0.001, "std"),
+        (DEMO, "3", "CMA-ES", "cma-es", "tfbind8", "p50", "normalized", 128, 8, 0.63, 0.001, "s.e."),
+        ("P", "1", "CMA-ES", "cma-es", "tfbind8", "p50", "normalized", 128, 8, 0.635, 0.001, "std"),
+    ], columns=REF.columns[:12]).assign(note="", source="x.md:1")
+    base = np.arange(128) * 0.01  # ascending index i scores 0.01 i: TFP's median 0.63, linear 0.635
+    for s, shift in enumerate((-0.01, 0.0, 0.01)):
+        rec = _record(tmp_path, "tfbind8", "cma-es", s, 1.27 + shift)
+        scores = np.random.default_rng(s).permutation(base + shift)
+        rec["scores"] = {"normalized": scores.tolist(), "raw": scores.tolist()}
+        rec["summary"]["normalized"]["p50"] = float(np.percentile(scores, 50))
+        path = tmp_path / "x" / "records" / "tfbind8" / "cma-es" / f"{rec['run_id']}.json"
+        path.write_text(json.dumps(rec))
+    df = load_records(tmp_path)
+    assert df["p50_tfp_nearest"].to_numpy() == pytest.approx([0.62, 0.63, 0.64])
+    t = compare(df, ref).set_index("paper")
+    db, demo, other = t.loc[DB], t.loc[DEMO], t.loc["P"]
+    assert db["stat_column"] == demo["stat_column"] == "p50_tfp_nearest" and other["stat_column"] == "p50"
+    assert db["ours"] == pytest.approx(0.63) and db["verdict"] == "within"  # the linear median is 0.635
+    assert other["ours"] == pytest.approx(0.635)
+    assert db["ours_spread_kind"] == "std0" and db["ours_spread"] == pytest.approx(np.sqrt(2 / 3) * 0.01)
+    assert demo["ours_spread_kind"] == "s.e." and demo["ours_spread"] == pytest.approx(0.01 / np.sqrt(3))
+    assert other["ours_spread_kind"] == "std1" and other["ours_spread"] == pytest.approx(0.01)
+    assert other["ours_std"] == db["ours_std"] == pytest.approx(0.01)  # the ddof = 1 column is kept
+    md = render(compare(df, ref), "md", source=str(tmp_path))
+    assert "p50 TFP-nearest norm" in md and "std ddof=0, n=3" in md and "s.e., n=3" in md
+    assert "round-half-to-even" in md
+
+
+def test_a_task_variant_is_shown_beside_its_task_but_not_compared(tmp_path):
+    """tfbind10-fixed runs (one subset for every seed) stand beside the tfbind10 cells, not compared."""
+    ref = REF.iloc[[2, 6]].assign(task="tfbind10")  # GA 0.50 ± 0.0 and D(best) 0.439 on tfbind10
+    for s in range(3):
+        _record(tmp_path, "tfbind10-fixed", "grad-ascent", s, 0.50, dbest=0.439)
+    t = compare(load_records(tmp_path), ref)
+    ga = t[t["method"] == "GA"].iloc[0]
+    assert ga["runs_task"] == "tfbind10-fixed" and ga["verdict"] == "not comparable" and ga["n"] == 3
+    assert t[t["method"] == "D(best)"].iloc[0]["verdict"] == "within"
+    assert "on tfbind10-fixed" in render(t, "md", source=str(tmp_path))
