@@ -17,7 +17,7 @@ from mbo.core import DesignSpace, Optimizer
 from mbo.errors import ChecksumError, MissingDataError, OracleUnavailableError
 from mbo.harness import execute, plan
 from mbo.tasks import data as _data
-from mbo.tasks.design_bench import TFBind8, TFBind10, UTR, _assign_last
+from mbo.tasks.design_bench import TFBind8, TFBind10, TFBind10Fixed, UTR, _assign_last, _base_index, _decode
 
 # -- fixtures --------------------------------------------------------------------
 
@@ -31,6 +31,14 @@ class TinyBind(TFBind10):
     archive = "tiny_bind.tar.xz"
     max_samples = 7
     data_version = "tiny"
+
+
+class TinyBindFixed(TinyBind):
+    """The fixed-subset variant of :class:`TinyBind`, as ``tfbind10-fixed`` is of ``tfbind10``."""
+
+    name = "tinybind-fixed"
+    seeded_data = False
+    variant_of = "tinybind"
 
 
 def _tiny_shards(seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -98,12 +106,76 @@ def test_tfbind10_training_subset_and_derived_cache(tmp_path, cache, monkeypatch
     assert len(data) == 7
     assert data.y.max() <= np.percentile(y_all, 50)
     assert set(data.y.tolist()) <= set(y_all.tolist())
-    assert len(list((cache / "derived").glob("tinybind-*.npz"))) == 1
+    assert len(list((cache / "derived").glob("tiny_bind-*.npz"))) == 1
     # a second instance reuses the derived cache: building again would fail here
     monkeypatch.setattr(TinyBind, "_build", lambda self, paths: pytest.fail("derived cache not reused"))
     again = TinyBind(data_dir=str(tmp_path / "data")).offline_data()
     np.testing.assert_array_equal(again.x, data.x)
     np.testing.assert_array_equal(again.y, data.y)
+
+
+def test_decode_inverts_base_index():
+    x = np.random.default_rng(0).integers(0, 4, size=(50, 10))
+    np.testing.assert_array_equal(_decode(_base_index(x, 4), 10, 4), x)
+
+
+def _rows(task, seed):
+    """The training set of ``seed`` as a set of (design, label) pairs, and its recorded rows."""
+    data = task.offline_data(seed)
+    return {(tuple(r), float(v)) for r, v in zip(data.x.tolist(), data.y.tolist())}, task.data_rows(seed)
+
+
+def test_tfbind10_draws_its_subset_from_the_run_seed(tmp_path, cache):
+    """design-bench draws the training subset anew each trial: two seeds see different rows, the fixed
+    variant gives every seed the same rows, seed 0 is reproducible and equals the fixed subset."""
+    _write_shards(tmp_path / "data", _tiny_shards())
+    data_dir = str(tmp_path / "data")
+    seeded, fixed = TinyBind(data_dir=data_dir), TinyBindFixed(data_dir=data_dir)
+    (a, ra), (b, rb) = _rows(seeded, 0), _rows(seeded, 1)
+    assert len(a) == len(b) == 7 and a != b and ra["rows_sha256"] != rb["rows_sha256"]
+    assert (ra["seed"], rb["seed"], ra["per_trial"], ra["rows"]) == (0, 1, True, 7)
+    (f0, rf0), (f1, rf1) = _rows(fixed, 0), _rows(fixed, 1)
+    assert f0 == f1 and rf0 == rf1 and rf0["seed"] == 0 and not rf0["per_trial"]
+    again, r_again = _rows(TinyBind(data_dir=data_dir), 0)  # a new instance, from the derived cache
+    assert again == a == f0 and r_again["rows_sha256"] == ra["rows_sha256"] == rf0["rows_sha256"]
+    assert seeded.offline_data() is seeded.offline_data(0)  # no seed: seed 0
+    # the rows named are the ones drawn: hash the subset's indices in the full file by hand
+    y_all = np.concatenate([y[:, 0] for _, y in _tiny_shards()])
+    band = np.flatnonzero(y_all <= np.percentile(y_all, 50))
+    rows = np.sort(np.random.default_rng(1).choice(band, size=7, replace=False))
+    assert rb["rows_sha256"] == hashlib.sha256(rows.astype("<i8").tobytes()).hexdigest()[:16]
+    x_all = np.concatenate([x for x, _ in _tiny_shards()])
+    assert b == {(tuple(x), float(v)) for x, v in zip(x_all[rows].tolist(), y_all[rows].tolist())}
+
+
+class _Seen(Optimizer):
+    name = "seen"
+    description = "records the training rows it was given"
+    seen: list = []
+
+    def fit(self, data):
+        type(self).seen.append(np.asarray(data.x).copy())
+        self._x = np.asarray(data.x)
+
+    def propose(self, n):
+        return self._x[:n]
+
+
+def test_harness_passes_the_run_seed_and_records_the_rows(tmp_path, cache):
+    _write_shards(tmp_path / "data", _tiny_shards())
+    recs = {}
+    for cls in (TinyBind, TinyBindFixed):
+        for seed in (0, 1):
+            _Seen.seen = []
+            rec = execute(plan(cls(data_dir=str(tmp_path / "data")), _Seen, seed=seed, budget=4, device="cpu"),
+                          tmp_path / "results")
+            assert rec["status"] == "ok", rec.get("error")
+            recs[cls.name, seed] = (rec["data_subset"], _Seen.seen[0])
+    (s0, x0), (s1, x1) = recs["tinybind", 0], recs["tinybind", 1]
+    assert s0["seed"] == 0 and s1["seed"] == 1 and s0["rows_sha256"] != s1["rows_sha256"]
+    assert not np.array_equal(x0, x1)
+    (f0, y0), (f1, y1) = recs["tinybind-fixed", 0], recs["tinybind-fixed", 1]
+    assert f0 == f1 and np.array_equal(y0, y1) and np.array_equal(y0, x0)
 
 
 def test_damaged_files_say_what_to_do(tmp_path, cache):
