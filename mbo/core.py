@@ -232,7 +232,9 @@ class Task:
     Subclasses state their facts as class data (``name``, ``description``, ``space``,
     ``y_min``/``y_max`` over the *full* dataset, ``optimum`` where known, ``data_version``)
     and implement ``_load_offline`` and a vectorized ``_score``. The base class validates
-    designs, caches the offline data and normalizes scores.
+    designs, caches the offline data and normalizes scores. A task whose protocol draws the
+    training set per trial sets ``seeded_data`` and implements ``_load_offline(seed)`` and
+    ``data_rows(seed)``; a variant with another data protocol names its task in ``variant_of``.
     """
 
     name: ClassVar[str] = ""

@@ -36,12 +36,12 @@ def percentile_tfp_nearest(values, q: float = 50.0) -> float:
 def spread(values, kind: str) -> float:
     """The spread of per-seed values: ``std0`` (ddof = 0), ``std1`` (ddof = 1) or ``s.e.`` (ddof = 1 std / √n).
 
-    NaN where it is undefined (no values; one value for ``std1`` and ``s.e.``).
+    NaN for fewer than two values (a spread of one seed says nothing, whatever its kind).
     """
     if kind not in SPREADS:
         raise ValueError(f"spread kind must be one of {', '.join(SPREADS)}, got {kind!r}")
     v = np.asarray(values, np.float64).reshape(-1)
-    if v.size == 0 or (v.size < 2 and kind != "std0"):
+    if v.size < 2:
         return float("nan")
     if kind == "std0":
         return float(np.std(v, ddof=0))
