@@ -41,6 +41,9 @@ def test_record_contents_and_resume(tmp_path):
         assert key in rec
     assert len(rec["scores"]["normalized"]) == 8
     assert rec["summary"]["normalized"]["p100"] == pytest.approx(max(rec["scores"]["normalized"]))
+    # the papers' median: TFP's 'nearest' over 8 scores is ascending index 7 - round_half_even(3.5) = 3
+    assert rec["summary"]["normalized"]["p50_tfp_nearest"] == sorted(rec["scores"]["normalized"])[3]
+    assert rec["data_subset"] is None  # the task does not subsample
     again = mbo.run(TINY_C, "random", seed=2, budget=8, results_dir=tmp_path, device="cpu")
     assert again.get("_cached") and again["run_id"] == rec["run_id"]
     forced = mbo.run(TINY_C, "random", seed=2, budget=8, results_dir=tmp_path, device="cpu", force=True)
