@@ -381,7 +381,8 @@ def _dbest_notes(df: pd.DataFrame, col: str, percentile) -> list[str]:
     for task, g in df[df["optimizer"] == "dataset-best"].groupby("task"):
         ours, best = g[col].mean(), g[best_col].iloc[0]
         if best is not None and np.isfinite(best) and abs(ours - best) > 1e-3 * max(1.0, abs(best)):
-            why = _DBEST_WHY.get(task, "the oracle's value of a training design differs from its training label")
+            why = _DBEST_WHY.get(task.removesuffix("-fixed"),
+                                 "the oracle's value of a training design differs from its training label")
             notes.append(f"dataset-best on {task} scores {ours:.3f} while {DBEST} is {best:.3f}: {DBEST} is the best "
                          f"training label, dataset-best is what the oracle returns for the top-Q training designs, "
                          f"and {why}.")
