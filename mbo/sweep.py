@@ -77,9 +77,9 @@ def run_job(job: Job, threads: int = 0, quiet: bool = False) -> dict[str, Any]:
     if quiet:
         os.environ["MBO_QUIET"] = "1"
     if threads:
-        import torch
+        from mbo.threads import set_threads
 
-        torch.set_num_threads(threads)
+        set_threads(threads)
     return run_spec(_plan(job))
 
 

@@ -8,3 +8,6 @@ data_dir = click.option("--data-dir", default=None, envvar="MBO_DATA_DIR", show_
 results_dir = click.option("--results-dir", default=None, envvar="MBO_RESULTS_DIR", show_envvar=True,
                            help="Where run records go (default: ./results).")
 quiet = click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+threads = click.option("--threads", type=click.IntRange(min=1), default=None,
+                       help="Torch threads per run [default: $OMP_NUM_THREADS if set, else the CPUs this "
+                            "process may use divided by the runs at once]. Records store it.")
