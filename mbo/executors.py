@@ -98,7 +98,8 @@ def assign_gpus(num_workers: int, gpus_per_run: float, visible: list[str]) -> li
 
 
 def make_executor(kind: str, *, jobs: int | None = None, cpus_per_run: float | None = None,
-                  threads: int | None = None, gpus_per_run: float | None = None, slurm_folder: str | Path = "slurm-logs",
+                  threads: int | None = None, gpus_per_run: float | None = None,
+                  slurm_folder: str | Path = "slurm-logs",
                   slurm_partition: str | None = None, slurm_time: int = 60, slurm_mem_gb: float | None = None
                   ) -> Executor:
     """The executor named ``kind`` (one of :data:`EXECUTORS`), checked before anything starts.
