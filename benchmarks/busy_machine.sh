@@ -41,7 +41,7 @@ timed() {  # timed NAME ENV... -- MBO: one run, prints "NAME  seconds  threads"
 mkdir -p "$(dirname "$OUT")"
 {
   echo "# busy-machine benchmark (benchmarks/busy_machine.sh), $(date -u +%Y-%m-%dT%H:%MZ)"
-  echo "# host: $(nproc) CPUs available ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)); torch $(${AFTER_MBO%mbo}python -c 'import torch; print(torch.__version__)' 2>/dev/null)"
+  echo "# host: $(env -u OMP_NUM_THREADS nproc) CPUs available ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)); torch $(${AFTER_MBO%mbo}python -c 'import torch; print(torch.__version__)' 2>/dev/null)"
   echo "# after = $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- mbo || echo '+changes'); before = ${BEFORE_MBO:-not given}"
   echo "# mbo ${ARGS[*]}; wall seconds of the whole command (imports included); cap $CAP s"
 } > "$OUT"
@@ -50,8 +50,8 @@ mkdir -p "$(dirname "$OUT")"
 "${CLEAN[@]}" OMP_NUM_THREADS=1 "$AFTER_MBO" "${ARGS[@]}" --results-dir "$TMP/warm" > /dev/null 2>&1
 
 echo "## unloaded" | tee -a "$OUT"
-for rep in 1 2; do
-  [ -n "$BEFORE_MBO" ] && timed "before, default (2 threads, OpenMP default wait) #$rep" "$BEFORE_MBO"
+for rep in 1 2 3; do
+  [ -n "$BEFORE_MBO" ] && timed "before, default (torch's threads, OpenMP's default wait) #$rep" "$BEFORE_MBO"
   timed "after, default #$rep" "$AFTER_MBO"
 done
 timed "after, OMP_NUM_THREADS=1" env OMP_NUM_THREADS=1 "$AFTER_MBO"
@@ -60,8 +60,10 @@ echo "## one other CPU-bound process running" | tee -a "$OUT"
 python3 -c "while True: pass" &
 LOAD_PID=$!
 sleep 1
-timed "after, OMP_NUM_THREADS=1" env OMP_NUM_THREADS=1 "$AFTER_MBO"
-timed "after, default" "$AFTER_MBO"
-[ -n "$BEFORE_MBO" ] && timed "before, default" "$BEFORE_MBO"
+for rep in 1 2; do
+  timed "after, OMP_NUM_THREADS=1 #$rep" env OMP_NUM_THREADS=1 "$AFTER_MBO"
+  timed "after, default #$rep" "$AFTER_MBO"
+  [ -n "$BEFORE_MBO" ] && timed "before, default #$rep" "$BEFORE_MBO"
+done
 kill "$LOAD_PID"; LOAD_PID=""
 echo "wrote $OUT"

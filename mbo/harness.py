@@ -19,7 +19,7 @@ import numpy as np
 from mbo import store
 from mbo.config import resolve_config
 from mbo.core import Optimizer, Task, config_dict, sealed_oracle
-from mbo.diagnostics import candidate_diagnostics
+from mbo.diagnostics import candidate_diagnostics, check_budget
 from mbo.errors import ConfigError, MBOError
 from mbo.registry import check_implements, code_hash, load_class
 
@@ -98,10 +98,14 @@ def plan(task: str | Task, optimizer: str | type, *, seed: int = 0, budget: int 
     """
     from mbo.nn.device import resolve_device
 
+    from mbo.sweep import check_seed
+
     if budget < 1:
         raise ConfigError(f"budget must be a positive integer, got {budget}")
+    check_seed(seed)
     overrides = dict(overrides or {})
     task_obj = make_task(task, data_dir)
+    check_budget(budget, task_obj.space)  # Q the harness cannot score and record fails here, not in scoring
     cls = optimizer_class(optimizer)
     config, note = resolve_config(cls, profile, overrides)
     resolve_device(device)  # --device cuda on a machine without one fails here, before any work

@@ -59,10 +59,33 @@ def parse_seeds(text: str) -> list[int]:
     except ConfigError:
         raise
     except ValueError:
-        raise ConfigError(f"seeds must look like 0-4 or 0,1,2; got {text!r}") from None
+        raise ConfigError(f"seeds must look like 0-4 or 0,1,2 (whole numbers ≥ 0); got {text!r}") from None
     if not seeds:
         raise ConfigError(f"no seeds in {text!r}")
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise ConfigError(f"seeds {text!r} name seed {', '.join(map(str, repeated))} more than once, so a summary "
+                          f"would count one run twice; give each seed once, e.g. "
+                          f"{','.join(map(str, sorted(set(seeds))))}")
+    for s in seeds:
+        check_seed(s)
     return seeds
+
+
+def check_seed(seed: int) -> int:
+    """``seed`` if it is a valid run seed (0 ≤ seed < 2**32, NumPy's range), else a ConfigError with the fix."""
+    from mbo.errors import ConfigError
+
+    import operator
+
+    try:
+        value = None if isinstance(seed, bool) else operator.index(seed)
+    except TypeError:
+        value = None
+    if value is None or not 0 <= value < 2**32:
+        raise ConfigError(f"seed {seed!r} is out of range: seeds are whole numbers from 0 to {2**32 - 1} "
+                          "(e.g. --seed 0, --seeds 0-4)")
+    return value
 
 
 def run_job(job: Job, threads: int = 0, quiet: bool = False) -> dict[str, Any]:

@@ -26,6 +26,8 @@ if _OWNED:
     os.environ["MBO_TEST_CACHE_DIR"] = tempfile.mkdtemp(prefix="mbo-test-cache-")
 TEST_CACHE_DIR = os.environ["MBO_TEST_CACHE_DIR"]
 os.environ["MBO_CACHE_DIR"] = TEST_CACHE_DIR
+# Runs that name no results folder go to the session's folder, never to the user's default one.
+os.environ["MBO_RESULTS_DIR"] = os.path.join(TEST_CACHE_DIR, "results")
 
 
 def pytest_unconfigure(config) -> None:

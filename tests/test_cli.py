@@ -42,7 +42,7 @@ def test_bad_input_messages(tmp_path):
                           "--results-dir", str(tmp_path)])
     assert res.exit_code == 2 and "num_steps expects int, got 'many'" in res.output
     res = r.invoke(main, ["leaderboard", "--results-dir", str(tmp_path)])
-    assert res.exit_code == 2 and "no successful runs" in res.output
+    assert res.exit_code == 2 and "no run records in" in res.output
     res = r.invoke(main, ["run", "-t", "tests/conftest.py:TinyDiscrete", "-o", "tests/faulty.py:BadTokens",
                           "--results-dir", str(tmp_path)])
     assert res.exit_code == 1 and "FAILED" in res.output and "rows [2]" in res.output
