@@ -123,9 +123,10 @@ def resolve_config(cls: type, profile: str | None, overrides: dict[str, Any]) ->
         values.update(profiles[profile])
     elif profile and profile != "paper":
         if fields:
+            published = ", the published setting" if "paper" in profiles else ""
             raise ConfigError(f"optimizer {cls.name!r} has no profile {profile!r}.{did_you_mean(profile, profiles)} "
                               f"Its profiles: {', '.join(sorted(set(profiles) | {'paper'}))} "
-                              "(paper = the defaults, the published setting)")
+                              f"(paper = the defaults{published})")
         note = f"{cls.name} has no tunable config, so --profile {profile} changes nothing"
     for key, value in overrides.items():
         if key not in fields:

@@ -111,8 +111,20 @@ def plan(task: str | Task, optimizer: str | type, *, seed: int = 0, budget: int 
     resolve_device(device)  # --device cuda on a machine without one fails here, before any work
     name = cls.name or cls.__name__
     applied = profile if profile in (cls.profiles or {}) else None  # "paper" or nothing to tune: the defaults
+    label = _marked(label, applied) if label else default_label(name, applied, overrides)
     return RunSpec(task_obj, cls, name, config, applied, overrides, int(seed), int(budget), device,
-                   label or default_label(name, applied, overrides), note, code_hash(cls, type(task_obj)))
+                   label, note, code_hash(cls, type(task_obj)))
+
+
+def _marked(label: str, profile: str | None) -> str:
+    """A ``--label`` keeps the ``[quick]`` marker: ``mine`` → ``mine[quick]``, ``mine[v2]`` → ``mine[v2,quick]``."""
+    if profile != "quick":
+        return label
+    head, bracket, inside = label.partition("[")
+    if bracket and label.endswith("]"):
+        parts = inside[:-1].split(",")
+        return label if "quick" in parts else f"{head}[{','.join(parts + ['quick'])}]"
+    return f"{label}[quick]"
 
 
 def cached(spec: RunSpec, root: Path) -> tuple[dict[str, Any] | None, Path | None]:

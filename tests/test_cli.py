@@ -1,6 +1,7 @@
 """End-to-end command line: run, leaderboard, listings, and errors that say what to do."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -74,6 +75,8 @@ def test_readme_plugin_example_runs(tmp_path):
                                     "--set", "noise=0.1", "-Q", "8", "--results-dir", str(tmp_path / "r")])
     assert res.exit_code == 0, res.output
     assert "branin / topk[noise=0.1] / seed 0" in res.output
+    record = json.loads(Path(re.search(r"record: (\S+)", res.output).group(1)).read_text())
+    assert record["diagnostics"]["novelty"] > 0  # noise moves the top designs off the offline set
 
 
 def _invoke(*args):

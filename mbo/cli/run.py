@@ -38,6 +38,8 @@ def _profile_line(spec, device) -> str:
     profile = spec.profile or "paper"
     if not getattr(cls.Config, "__dataclass_fields__", None):
         line = f"{spec.optimizer_name}: no tunable config"
+    elif profile == "paper" and "paper" not in (cls.profiles or {}):  # a plug-in: its defaults are no paper's
+        line = f"{spec.optimizer_name}: its defaults (it declares no paper profile)"
     elif profile == "paper":
         line = f"{spec.optimizer_name}: profile paper (the defaults: the published setting)"
     else:
