@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import operator
 import types
 import typing
 from typing import Any
@@ -70,6 +71,18 @@ def _coerce(name: str, value: Any, tp: Any) -> Any:
             value = [v for v in value.strip("()[] ").split(",") if v.strip()]
         inner = args[0] if args else str
         return origin(_coerce(name, v, inner) for v in value)
+    return value
+
+
+def check_seed(seed: Any) -> int:
+    """``seed`` as an int if it is a valid run seed (0 ≤ seed < 2**32, NumPy's range), else a ConfigError."""
+    try:
+        value = None if isinstance(seed, bool) else operator.index(seed)
+    except TypeError:
+        value = None
+    if value is None or not 0 <= value < 2**32:
+        raise ConfigError(f"seed {seed!r} is out of range: seeds are whole numbers from 0 to {2**32 - 1} "
+                          "(e.g. --seed 0, --seeds 0-4)")
     return value
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from mbo import store
-from mbo.config import resolve_config
+from mbo.config import check_seed, resolve_config
 from mbo.core import Optimizer, Task, config_dict, sealed_oracle
 from mbo.diagnostics import candidate_diagnostics, check_budget
 from mbo.errors import ConfigError, MBOError
@@ -97,8 +97,6 @@ def plan(task: str | Task, optimizer: str | type, *, seed: int = 0, budget: int 
         MBOError: unknown names, profile or config key, a bad value, an unavailable device.
     """
     from mbo.nn.device import resolve_device
-
-    from mbo.sweep import check_seed
 
     if budget < 1:
         raise ConfigError(f"budget must be a positive integer, got {budget}")

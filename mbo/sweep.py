@@ -8,6 +8,7 @@ record; the driver writes it atomically. A failed run is recorded and the sweep 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +44,8 @@ def portable_name(name: str) -> str:
 
 
 def parse_seeds(text: str) -> list[int]:
-    """``"0-4"`` → [0..4]; ``"0,2,5"`` → [0, 2, 5]; ``"3"`` → [3]."""
+    """``"0-4"`` → [0..4]; ``"0,2,5"`` → [0, 2, 5]; ``"3"`` → [3]; each seed once, each valid (:func:`check_seed`)."""
+    from mbo.config import check_seed
     from mbo.errors import ConfigError
 
     seeds: list[int] = []
@@ -62,7 +64,7 @@ def parse_seeds(text: str) -> list[int]:
         raise ConfigError(f"seeds must look like 0-4 or 0,1,2 (whole numbers ≥ 0); got {text!r}") from None
     if not seeds:
         raise ConfigError(f"no seeds in {text!r}")
-    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    repeated = sorted(s for s, n in Counter(seeds).items() if n > 1)
     if repeated:
         raise ConfigError(f"seeds {text!r} name seed {', '.join(map(str, repeated))} more than once, so a summary "
                           f"would count one run twice; give each seed once, e.g. "
@@ -70,22 +72,6 @@ def parse_seeds(text: str) -> list[int]:
     for s in seeds:
         check_seed(s)
     return seeds
-
-
-def check_seed(seed: int) -> int:
-    """``seed`` if it is a valid run seed (0 ≤ seed < 2**32, NumPy's range), else a ConfigError with the fix."""
-    from mbo.errors import ConfigError
-
-    import operator
-
-    try:
-        value = None if isinstance(seed, bool) else operator.index(seed)
-    except TypeError:
-        value = None
-    if value is None or not 0 <= value < 2**32:
-        raise ConfigError(f"seed {seed!r} is out of range: seeds are whole numbers from 0 to {2**32 - 1} "
-                          "(e.g. --seed 0, --seeds 0-4)")
-    return value
 
 
 def run_job(job: Job, threads: int = 0, quiet: bool = False) -> dict[str, Any]:
