@@ -109,8 +109,9 @@ def make_executor(kind: str, *, jobs: int | None = None, cpus_per_run: float | N
             Slurm: a cap on runs in flight, default none).
         cpus_per_run: CPU cores (and torch threads) per run; default: local, the CPUs
             divided by ``jobs``; Ray and Slurm, 1.
-        threads: torch threads per run when not ``cpus_per_run`` (``--threads``); default:
-            ``$OMP_NUM_THREADS`` if set, else local, the CPUs divided by ``jobs``.
+        threads: torch threads per run (``--threads``), overriding the count ``cpus_per_run``
+            implies; default: that count, else ``$OMP_NUM_THREADS`` if set, else (local) the
+            CPUs divided by ``jobs``.
         gpus_per_run: GPUs per run; fractions share a GPU (Ray, local).
         slurm_folder: submitit's folder for job pickles and logs (on a file system the
             nodes share).
