@@ -182,7 +182,7 @@ def test_run_says_which_profile_runs_and_hints_quick_for_slow_methods_on_cpu(tmp
     assert "paper" in N2CE.slow_on_cpu
     slow = tmp_path / "slow.py"
     slow.write_text(FIT_MARKER + '\n\nclass Heavy(Marks):\n    name = "heavy"\n    slow_on_cpu = ("paper",)\n'
-                    '    profiles = {"quick": {"steps": 1}}\n\n'
+                    '    profiles = {"quick": {"steps": 1}, "paper": {}}\n\n'
                     '    @__import__("dataclasses").dataclass\n    class Config:\n        steps: int = 100\n')
     args = ["run", "-t", "branin", "-o", f"{slow}:Heavy", "-Q", "4", "--device", "cpu", "--results-dir", str(tmp_path)]
     res = _invoke(*args)
