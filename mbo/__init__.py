@@ -4,7 +4,7 @@ Example:
     >>> import mbo
     >>> task = mbo.make_task("branin")
     >>> record = mbo.run(task, "grad-ascent", seed=0, budget=128, profile="quick")
-    >>> mbo.leaderboard(mbo.load_records("results"))
+    >>> mbo.leaderboard(mbo.load_records())
 
 Importing this package is cheap: torch, pandas and other heavy modules load on first use.
 """

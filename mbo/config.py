@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import operator
 import types
 import typing
 from typing import Any
@@ -72,6 +74,45 @@ def _coerce(name: str, value: Any, tp: Any) -> Any:
     return value
 
 
+def check_seed(seed: Any) -> int:
+    """``seed`` as an int if it is a valid run seed (0 ≤ seed < 2**32, NumPy's range), else a ConfigError."""
+    try:
+        value = None if isinstance(seed, bool) else operator.index(seed)
+    except TypeError:
+        value = None
+    if value is None or not 0 <= value < 2**32:
+        raise ConfigError(f"seed {seed!r} is out of range: seeds are whole numbers from 0 to {2**32 - 1} "
+                          "(e.g. --seed 0, --seeds 0-4)")
+    return value
+
+
+_BOUNDS = {"gt": (">", lambda v, b: v > b), "ge": ("≥", lambda v, b: v >= b),
+           "lt": ("<", lambda v, b: v < b), "le": ("≤", lambda v, b: v <= b)}
+
+
+def check_value(name: str, value: Any, field: dataclasses.Field | None = None) -> None:
+    """Refuse a non-finite number (NaN, ±inf) and a number outside the field's declared range.
+
+    A config field declares its range in its metadata with any of ``gt``, ``ge``, ``lt``, ``le``,
+    e.g. ``learning_rate: float = field(default=1e-3, metadata={"gt": 0})``; a field whose
+    metadata holds ``finite=False`` accepts ±inf (NaN never).
+
+    Raises:
+        ConfigError: naming the key, the value and the fix (the field's default).
+    """
+    meta = field.metadata if field is not None else {}
+    values = value if isinstance(value, (tuple, list)) else [value]
+    nums = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    default = "" if field is None or field.default is dataclasses.MISSING else f" (the default is {field.default})"
+    for v in nums:
+        if math.isnan(v) or (math.isinf(v) and meta.get("finite", True)):
+            raise ConfigError(f"{name}={v}: {name} must be a finite number; fix: --set {name}=<a number>{default}")
+        for key, (sign, ok) in _BOUNDS.items():
+            if key in meta and not ok(v, meta[key]):
+                raise ConfigError(f"{name}={v}: {name} must be {sign} {meta[key]}; fix: --set {name}=<a number "
+                                  f"{sign} {meta[key]}>{default}")
+
+
 def resolve_config(cls: type, profile: str | None, overrides: dict[str, Any]) -> tuple[Any, str | None]:
     """Build ``cls.Config`` from its defaults, a named profile and overrides.
 
@@ -95,9 +136,10 @@ def resolve_config(cls: type, profile: str | None, overrides: dict[str, Any]) ->
         values.update(profiles[profile])
     elif profile and profile != "paper":
         if fields:
+            published = ", the published setting" if "paper" in profiles else ""
             raise ConfigError(f"optimizer {cls.name!r} has no profile {profile!r}.{did_you_mean(profile, profiles)} "
                               f"Its profiles: {', '.join(sorted(set(profiles) | {'paper'}))} "
-                              "(paper = the defaults, the published setting)")
+                              f"(paper = the defaults{published})")
         note = f"{cls.name} has no tunable config, so --profile {profile} changes nothing"
     for key, value in overrides.items():
         if key not in fields:
@@ -107,6 +149,8 @@ def resolve_config(cls: type, profile: str | None, overrides: dict[str, Any]) ->
                               f"valid keys: {', '.join(sorted(fields))} (mbo optimizers {cls.name} shows them)")
         values[key] = value
     typed = {k: _coerce(k, v, hints.get(k, Any)) for k, v in values.items()}
+    for k, v in typed.items():
+        check_value(k, v, fields[k])
     try:
         config = config_cls(**typed)
     except (TypeError, ValueError) as exc:

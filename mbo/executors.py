@@ -98,7 +98,8 @@ def assign_gpus(num_workers: int, gpus_per_run: float, visible: list[str]) -> li
 
 
 def make_executor(kind: str, *, jobs: int | None = None, cpus_per_run: float | None = None,
-                  gpus_per_run: float | None = None, slurm_folder: str | Path = "slurm-logs",
+                  threads: int | None = None, gpus_per_run: float | None = None,
+                  slurm_folder: str | Path = "slurm-logs",
                   slurm_partition: str | None = None, slurm_time: int = 60, slurm_mem_gb: float | None = None
                   ) -> Executor:
     """The executor named ``kind`` (one of :data:`EXECUTORS`), checked before anything starts.
@@ -108,6 +109,9 @@ def make_executor(kind: str, *, jobs: int | None = None, cpus_per_run: float | N
             Slurm: a cap on runs in flight, default none).
         cpus_per_run: CPU cores (and torch threads) per run; default: local, the CPUs
             divided by ``jobs``; Ray and Slurm, 1.
+        threads: torch threads per run (``--threads``), overriding the count ``cpus_per_run``
+            implies; default: that count, else ``$OMP_NUM_THREADS`` if set, else (local) the
+            CPUs divided by ``jobs``.
         gpus_per_run: GPUs per run; fractions share a GPU (Ray, local).
         slurm_folder: submitit's folder for job pickles and logs (on a file system the
             nodes share).
@@ -120,26 +124,35 @@ def make_executor(kind: str, *, jobs: int | None = None, cpus_per_run: float | N
         raise ConfigError(f"--jobs must be at least 1, got {jobs}")
     if cpus_per_run is not None and cpus_per_run <= 0:
         raise ConfigError(f"--cpus-per-run must be positive, got {cpus_per_run}")
+    if threads is not None and threads < 1:
+        raise ConfigError(f"--threads must be at least 1, got {threads}")
     if gpus_per_run is not None and gpus_per_run < 0:
         raise ConfigError(f"--gpus-per-run must be positive, got {gpus_per_run}")
     gpus = gpus_per_run or 0
     if kind == "local":
         workers = jobs or 1
-        threads = max(1, round(cpus_per_run)) if cpus_per_run else max(1, cpu_count() // workers)
+        from mbo.threads import default_threads
+
+        threads = threads or (max(1, round(cpus_per_run)) if cpus_per_run else default_threads(workers))
         gpu_sets = assign_gpus(workers, gpus, visible_gpus()) if gpus else None
         if workers == 1 and not gpu_sets:
-            return InProcess(threads if cpus_per_run else 0)
+            return InProcess(threads)
         return LocalProcesses(workers, threads, gpu_sets)
     if kind == "ray":
-        return RayExecutor(cpus_per_run or 1, gpus, max_in_flight=jobs)
+        ray_ex = RayExecutor(cpus_per_run or 1, gpus, max_in_flight=jobs)
+        ray_ex.threads = threads or ray_ex.threads
+        return ray_ex
     if gpus != int(gpus):
         raise ConfigError(f"Slurm gives whole GPUs to each run; --gpus-per-run {gpus_per_run} is a fraction "
                           "(use --executor ray to share GPUs)")
     if slurm_time <= 0:
         raise ConfigError(f"--slurm-time must be a positive number of minutes, got {slurm_time}")
-    return SlurmExecutor(slurm_folder, cluster="local" if kind == "slurm-local" else "slurm",
-                         cpus_per_run=max(1, math.ceil(cpus_per_run or 1)), gpus_per_run=int(gpus),
-                         partition=slurm_partition, time_min=slurm_time, mem_gb=slurm_mem_gb, max_in_flight=jobs)
+    slurm_ex = SlurmExecutor(slurm_folder, cluster="local" if kind == "slurm-local" else "slurm",
+                             cpus_per_run=max(1, math.ceil(cpus_per_run or threads or 1)), gpus_per_run=int(gpus),
+                             partition=slurm_partition, time_min=slurm_time, mem_gb=slurm_mem_gb,
+                             max_in_flight=jobs)
+    slurm_ex.threads = threads or slurm_ex.threads
+    return slurm_ex
 
 
 def _run_job(job: Any, threads: int, quiet: bool) -> dict[str, Any]:

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from mbo import store
-from mbo.config import resolve_config
+from mbo.config import check_seed, resolve_config
 from mbo.core import Optimizer, Task, config_dict, sealed_oracle
-from mbo.diagnostics import candidate_diagnostics
+from mbo.diagnostics import candidate_diagnostics, check_budget
 from mbo.errors import ConfigError, MBOError
 from mbo.registry import check_implements, code_hash, load_class
 from mbo.stats import percentile_tfp_nearest
@@ -101,15 +101,29 @@ def plan(task: str | Task, optimizer: str | type, *, seed: int = 0, budget: int 
 
     if budget < 1:
         raise ConfigError(f"budget must be a positive integer, got {budget}")
+    check_seed(seed)
     overrides = dict(overrides or {})
     task_obj = make_task(task, data_dir)
+    check_budget(budget, task_obj.space)  # Q the harness cannot score and record fails here, not in scoring
     cls = optimizer_class(optimizer)
     config, note = resolve_config(cls, profile, overrides)
     resolve_device(device)  # --device cuda on a machine without one fails here, before any work
     name = cls.name or cls.__name__
     applied = profile if profile in (cls.profiles or {}) else None  # "paper" or nothing to tune: the defaults
+    label = _marked(label, applied) if label else default_label(name, applied, overrides)
     return RunSpec(task_obj, cls, name, config, applied, overrides, int(seed), int(budget), device,
-                   label or default_label(name, applied, overrides), note, code_hash(cls, type(task_obj)))
+                   label, note, code_hash(cls, type(task_obj)))
+
+
+def _marked(label: str, profile: str | None) -> str:
+    """A ``--label`` keeps the ``[quick]`` marker: ``mine`` → ``mine[quick]``, ``mine[v2]`` → ``mine[v2,quick]``."""
+    if profile != "quick":
+        return label
+    head, bracket, inside = label.partition("[")
+    if bracket and label.endswith("]"):
+        parts = inside[:-1].split(",")
+        return label if "quick" in parts else f"{head}[{','.join(parts + ['quick'])}]"
+    return f"{label}[quick]"
 
 
 def cached(spec: RunSpec, root: Path) -> tuple[dict[str, Any] | None, Path | None]:

@@ -65,7 +65,9 @@ def _classes_hint(kind: str, file: str) -> str:
 def _load_file(path: Path, label: str):
     """Import a Python file as a module; one-line errors for a missing file or broken code.
 
-    The module is cached per file *content*, so an edited file is imported afresh.
+    The module is cached per file *content*, so an edited file is imported afresh. The file's
+    folder goes first on ``sys.path`` (as pytest does for test files) and stays there, so the file
+    can import a module next to it, at load time or later in ``fit``.
     """
     if not path.is_file():
         raise ConfigError(f"cannot load {label!r}: file {path} does not exist")
@@ -73,6 +75,8 @@ def _load_file(path: Path, label: str):
     mod_name = f"mbo_user_{digest}"
     if mod_name in sys.modules:
         return sys.modules[mod_name]
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
     spec = importlib.util.spec_from_file_location(mod_name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[mod_name] = module

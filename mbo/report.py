@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from mbo import store
-from mbo.errors import ConfigError
+from mbo.errors import ConfigError, did_you_mean
 from mbo.stats import percentile_tfp_nearest
 
 P50_TFP = "p50_tfp_nearest"  # the papers' median of a run's Q scores (mbo.stats.percentile_tfp_nearest)
@@ -48,7 +48,8 @@ _DBEST_WHY = {
 }
 
 
-def load_records(results_dir: str | Path | None = None, include_failed: bool = False) -> pd.DataFrame:
+def load_records(results_dir: str | Path | None = None, include_failed: bool = False,
+                 check_code: bool = True) -> pd.DataFrame:
     """One row per stored run: identity, status, per-run statistics, diagnostics and timings.
 
     ``results_dir`` is a results folder (``<dir>/records/...``) or a folder of them
@@ -59,6 +60,8 @@ def load_records(results_dir: str | Path | None = None, include_failed: bool = F
     the stored scores where a record predates it), ``raw_p100 … raw_mean, raw_p50_tfp_nearest``, ``dbest``,
     ``dbest_raw``, ``diag_novelty, diag_diversity, diag_distinct, diag_clipped`` (NaN where a record
     has no diagnostics), ``time_fit, time_propose, time_total``, ``num_clipped``, ``path``.
+    With ``check_code`` it warns (:func:`warn_mixed_code`) about labels whose runs come from different code;
+    a caller that shows only some rows passes ``False`` and calls :func:`warn_mixed_code` on those.
     """
     root = store.results_dir(results_dir)
     roots = [root] if (root / "records").is_dir() else sorted(p.parent for p in root.glob("*/records") if p.is_dir())
@@ -72,13 +75,20 @@ def load_records(results_dir: str | Path | None = None, include_failed: bool = F
             seen.add(rec.get("run_id"))
             rows.append(_row(rec))
     df = pd.DataFrame(rows)
-    if not df.empty:  # one label's runs should come from one version of the optimizer and task code
-        for (task, label), hashes in df.fillna({"code_hash": "none"}).groupby(["task", "label"])["code_hash"]:
-            if hashes.nunique() > 1:
-                warnings.warn(f"{label} on {task}: its runs come from {hashes.nunique()} versions of the code "
-                              f"(code hashes {', '.join(sorted(hashes.unique()))}); re-run the old ones or give "
-                              "the new code its own --label", stacklevel=2)
+    if check_code:
+        warn_mixed_code(df)
     return df
+
+
+def warn_mixed_code(df: pd.DataFrame) -> None:
+    """Warn about each (task, label) of ``df`` whose runs come from more than one version of the code."""
+    if df.empty:
+        return
+    for (task, label), hashes in df.fillna({"code_hash": "none"}).groupby(["task", "label"])["code_hash"]:
+        if hashes.nunique() > 1:
+            warnings.warn(f"{label} on {task}: its runs come from {hashes.nunique()} versions of the code "
+                          f"(code hashes {', '.join(sorted(hashes.unique()))}); re-run the old ones or give "
+                          "the new code its own --label", stacklevel=3)
 
 
 def _row(rec: dict) -> dict:
@@ -489,7 +499,8 @@ def _figure_protocol(fig, table: pd.DataFrame) -> None:
 
 
 def plot(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
-    """One panel per task: a point per optimizer (aggregate ± std over seeds), D(best) dashed; protocol below."""
+    """One panel per task: a point per optimizer (aggregate ± std over seeds, or its bootstrap CI when the
+    table has one), D(best) dashed; protocol below."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -504,21 +515,26 @@ def plot(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, task in zip(axes[0], tasks):
         m = table.loc[labels, (task, point)].to_numpy(float)
-        s = np.nan_to_num(table.loc[labels, (task, "std")].to_numpy(float))
+        if (task, "lo") in table.columns:  # --ci: the bootstrap interval, not ± std
+            below = np.nan_to_num(m - table.loc[labels, (task, "lo")].to_numpy(float))
+            above = np.nan_to_num(table.loc[labels, (task, "hi")].to_numpy(float) - m)
+        else:
+            below = above = np.nan_to_num(table.loc[labels, (task, "std")].to_numpy(float))
         n = table.loc[labels, (task, "n")].to_numpy(float)
         pos = np.arange(len(labels))
         for i in pos:  # points, not bars: the axis does not start at zero
             if np.isnan(m[i]):
                 continue
-            ax.errorbar(m[i], i, xerr=s[i], fmt="o", color=colors[i % len(colors)], capsize=3, ms=6)
+            ax.errorbar(m[i], i, xerr=[[below[i]], [above[i]]], fmt="o", color=colors[i % len(colors)], capsize=3,
+                        ms=6)
             ax.annotate(f"n={int(n[i])}", (m[i], i), xytext=(0, 6), textcoords="offset points", fontsize=6,
                         ha="center")
         best = table.loc[DBEST, (task, point)] if DBEST in table.index else np.nan
         if pd.notna(best):
             ax.axvline(best, color="k", ls="--", lw=1, label="D(best)")
             ax.legend(loc="best", fontsize=7)
-        lo = np.nanmin(np.concatenate([m - s, [best]]))
-        hi = np.nanmax(np.concatenate([m + s, [best]]))
+        lo = np.nanmin(np.concatenate([m - below, [best]]))
+        hi = np.nanmax(np.concatenate([m + above, [best]]))
         pad = 0.08 * (hi - lo if hi > lo else 1.0)
         ax.set_xlim(lo - pad, hi + pad)
         ax.set_title(task)
@@ -564,6 +580,22 @@ def plot_intervals(table: pd.DataFrame, path: str | Path, title: str = "") -> Pa
     fig.tight_layout(rect=(0, 0.03 + 0.022 * n_proto, 1, 1))
     _figure_protocol(fig, table)
     return _save(fig, path)
+
+
+def check_plot_path(path: str | Path) -> None:
+    """Refuse a figure file name whose extension matplotlib cannot write, naming the ones it can.
+
+    Raises:
+        ConfigError: e.g. for ``x.jpgg``.
+    """
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    kinds = FigureCanvasBase.get_supported_filetypes()
+    ext = Path(path).suffix.lstrip(".").lower()
+    if ext not in kinds:
+        raise ConfigError(f"cannot draw a figure to {str(path)!r}: {'.' + ext if ext else 'no'} extension is not an "
+                          f"image format.{did_you_mean(ext, kinds)} Use one of: {', '.join(sorted(kinds))} "
+                          "(e.g. leaderboard.png)")
 
 
 def _save(fig, path: str | Path) -> Path:

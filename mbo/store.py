@@ -28,8 +28,18 @@ STALE_TEMP_SECONDS = 600  # a record is written in milliseconds: an older temp f
 
 
 def results_dir(path: str | os.PathLike | None = None) -> Path:
-    """``path``, else ``$MBO_RESULTS_DIR``, else ``./results``."""
-    return Path(path or os.environ.get("MBO_RESULTS_DIR") or "results")
+    """``path``, else ``$MBO_RESULTS_DIR``, else :func:`default_results_dir`."""
+    return Path(path or os.environ.get("MBO_RESULTS_DIR") or default_results_dir())
+
+
+def default_results_dir() -> Path:
+    """A per-user folder, ``$XDG_DATA_HOME/mbo/results`` (else ``~/.local/share/mbo/results``).
+
+    Never the repository's ``results/``: a user's runs and the committed reference records only
+    meet when asked (``--results-dir results``).
+    """
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "mbo" / "results"
 
 
 def run_id(task: str, optimizer: str, config: dict, seed: int, budget: int, data_version: str) -> str:

@@ -8,6 +8,7 @@ record; the driver writes it atomically. A failed run is recorded and the sweep 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +44,8 @@ def portable_name(name: str) -> str:
 
 
 def parse_seeds(text: str) -> list[int]:
-    """``"0-4"`` → [0..4]; ``"0,2,5"`` → [0, 2, 5]; ``"3"`` → [3]."""
+    """``"0-4"`` → [0..4]; ``"0,2,5"`` → [0, 2, 5]; ``"3"`` → [3]; each seed once, each valid (:func:`check_seed`)."""
+    from mbo.config import check_seed
     from mbo.errors import ConfigError
 
     seeds: list[int] = []
@@ -59,9 +61,16 @@ def parse_seeds(text: str) -> list[int]:
     except ConfigError:
         raise
     except ValueError:
-        raise ConfigError(f"seeds must look like 0-4 or 0,1,2; got {text!r}") from None
+        raise ConfigError(f"seeds must look like 0-4 or 0,1,2 (whole numbers ≥ 0); got {text!r}") from None
     if not seeds:
         raise ConfigError(f"no seeds in {text!r}")
+    repeated = sorted(s for s, n in Counter(seeds).items() if n > 1)
+    if repeated:
+        raise ConfigError(f"seeds {text!r} name seed {', '.join(map(str, repeated))} more than once, so a summary "
+                          f"would count one run twice; give each seed once, e.g. "
+                          f"{','.join(map(str, sorted(set(seeds))))}")
+    for s in seeds:
+        check_seed(s)
     return seeds
 
 
@@ -77,9 +86,9 @@ def run_job(job: Job, threads: int = 0, quiet: bool = False) -> dict[str, Any]:
     if quiet:
         os.environ["MBO_QUIET"] = "1"
     if threads:
-        import torch
+        from mbo.threads import set_threads
 
-        torch.set_num_threads(threads)
+        set_threads(threads)
     return run_spec(_plan(job))
 
 

@@ -14,7 +14,7 @@ uses the mean with an MSE loss. ``quick`` profiles shrink the network and epochs
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -62,12 +62,12 @@ class RandomSearch(Optimizer):
 class SurrogateConfig:
     """Surrogate settings shared by ``grad-ascent`` and ``cma-es``."""
 
-    hidden_size: int = 2048
+    hidden_size: int = field(default=2048, metadata={"ge": 1})
     num_layers: int = 2
     activation: str = "leaky_relu"
-    learning_rate: float = 1e-3
-    batch_size: int = 128
-    epochs: int = 50
+    learning_rate: float = field(default=1e-3, metadata={"gt": 0})
+    batch_size: int = field(default=128, metadata={"ge": 1})
+    epochs: int = field(default=50, metadata={"ge": 1})
 
     def __post_init__(self) -> None:
         if min(self.hidden_size, self.batch_size, self.epochs) < 1 or self.learning_rate <= 0:

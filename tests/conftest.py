@@ -26,6 +26,11 @@ if _OWNED:
     os.environ["MBO_TEST_CACHE_DIR"] = tempfile.mkdtemp(prefix="mbo-test-cache-")
 TEST_CACHE_DIR = os.environ["MBO_TEST_CACHE_DIR"]
 os.environ["MBO_CACHE_DIR"] = TEST_CACHE_DIR
+# What a skipped data test tells the user: how to get the files, not a path of one development layout.
+DATA_HINT = ("set MBO_DATA_DIR to a folder holding Design-Bench's files (`mbo data download tfbind8 --to FOLDER` "
+             "fetches them; `mbo data path` shows where they are looked for)")
+# Runs that name no results folder go to the session's folder, never to the user's default one.
+os.environ["MBO_RESULTS_DIR"] = os.path.join(TEST_CACHE_DIR, "results")
 
 
 def pytest_unconfigure(config) -> None:

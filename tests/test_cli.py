@@ -1,6 +1,7 @@
 """End-to-end command line: run, leaderboard, listings, and errors that say what to do."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -42,7 +43,7 @@ def test_bad_input_messages(tmp_path):
                           "--results-dir", str(tmp_path)])
     assert res.exit_code == 2 and "num_steps expects int, got 'many'" in res.output
     res = r.invoke(main, ["leaderboard", "--results-dir", str(tmp_path)])
-    assert res.exit_code == 2 and "no successful runs" in res.output
+    assert res.exit_code == 2 and "no run records in" in res.output
     res = r.invoke(main, ["run", "-t", "tests/conftest.py:TinyDiscrete", "-o", "tests/faulty.py:BadTokens",
                           "--results-dir", str(tmp_path)])
     assert res.exit_code == 1 and "FAILED" in res.output and "rows [2]" in res.output
@@ -74,6 +75,8 @@ def test_readme_plugin_example_runs(tmp_path):
                                     "--set", "noise=0.1", "-Q", "8", "--results-dir", str(tmp_path / "r")])
     assert res.exit_code == 0, res.output
     assert "branin / topk[noise=0.1] / seed 0" in res.output
+    record = json.loads(Path(re.search(r"record: (\S+)", res.output).group(1)).read_text())
+    assert record["diagnostics"]["novelty"] > 0  # noise moves the top designs off the offline set
 
 
 def _invoke(*args):
@@ -179,7 +182,7 @@ def test_run_says_which_profile_runs_and_hints_quick_for_slow_methods_on_cpu(tmp
     assert "paper" in N2CE.slow_on_cpu
     slow = tmp_path / "slow.py"
     slow.write_text(FIT_MARKER + '\n\nclass Heavy(Marks):\n    name = "heavy"\n    slow_on_cpu = ("paper",)\n'
-                    '    profiles = {"quick": {"steps": 1}}\n\n'
+                    '    profiles = {"quick": {"steps": 1}, "paper": {}}\n\n'
                     '    @__import__("dataclasses").dataclass\n    class Config:\n        steps: int = 100\n')
     args = ["run", "-t", "branin", "-o", f"{slow}:Heavy", "-Q", "4", "--device", "cpu", "--results-dir", str(tmp_path)]
     res = _invoke(*args)

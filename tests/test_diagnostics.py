@@ -12,6 +12,7 @@ from mbo.core import DesignSpace
 from mbo.diagnostics import (candidate_diagnostics, continuous_novelty, discrete_novelty, distinct_count,
                              euclidean_diversity, hamming_diversity, in_offline, nearest_distances, std_scale)
 from mbo.tasks.design_bench import TFBind8
+from tests.conftest import DATA_HINT
 
 TINY_D = "tests/conftest.py:TinyDiscrete"
 TINY_C = "tests/conftest.py:TinyContinuous"
@@ -85,7 +86,7 @@ def test_tfbind8_random_is_half_novel_and_dataset_best_is_not_novel(tmp_path):
     task = TFBind8()
     ok, why = task.availability()
     if not ok:
-        pytest.skip(f"TF-Bind-8 data not here ({why}); set MBO_DATA_DIR to ../shared/data/design_bench")
+        pytest.skip(f"TF-Bind-8 data not here ({why}); {DATA_HINT}")
     # 32,898 training rows hold 32,768 distinct 8-mers: half of the 65,536
     rnd = mbo.run(task, "random", seed=0, budget=1024, results_dir=tmp_path, device="cpu")
     assert abs(rnd["diagnostics"]["novelty"] - 0.5) < 0.06  # binomial std at Q=1024: 0.016

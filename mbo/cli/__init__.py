@@ -27,6 +27,9 @@ class _Group(click.Group):
 @click.version_option(package_name="mbo")
 def main() -> None:
     """Offline model-based optimization benchmarks: run optimizers on tasks, compare them."""
+    from mbo.threads import passive_openmp
+
+    passive_openmp()  # before any command imports torch: a busy machine slows a run, never stalls it
     warnings.formatwarning = _one_line_warning
 
 

@@ -68,9 +68,11 @@ def _show(cls) -> None:
         click.echo("config: none (nothing to tune; every --profile runs the same)")
         return
     profiles = {p: v for p, v in sorted((cls.profiles or {}).items()) if p != "paper"}
-    click.echo(f"profiles: {_profiles(cls)}  (paper = the defaults = the published setting"
+    published = " = the published setting" if "paper" in (cls.profiles or {}) else ", not a published setting"
+    click.echo(f"profiles: {_profiles(cls)}  (paper = the defaults{published}"
                + (f"; slow on a CPU: {', '.join(cls.slow_on_cpu)}" if cls.slow_on_cpu else "") + ")")
-    header = ["key", "type", "default (paper)"] + [f"{p}" for p in profiles]
+    default_col = "default (paper)" if "paper" in (cls.profiles or {}) else "default"
+    header = ["key", "type", default_col] + [f"{p}" for p in profiles]
     rows = [[key, tp, repr(default)] + [repr(values[key]) if key in values else "·" for values in profiles.values()]
             for key, tp, default in fields]
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]

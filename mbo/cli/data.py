@@ -42,7 +42,16 @@ def path_cmd(data_dir):
         found = [_data.find_file(f, data_dir) for f in files]
         where = sorted({str(p.parent.parent) for p in found if p is not None})
         n = sum(p is not None for p in found)
-        click.echo(f"{name:16s} {n}/{len(files)} files" + (f" in {', '.join(where)}" if where else ""))
+        click.echo(f"{name:16s} {n}/{len(files)} files" + (f" in {', '.join(where)}" if where else "")
+                   + _archive_note(task, data_dir, n < len(files)))
+
+
+def _archive_note(task, data_dir, missing: bool) -> str:
+    """A note that the missing files come from the task's archive (TF-Bind-10's tar.xz) when it is here."""
+    from mbo.tasks import data as _data
+
+    archive = _data.find_file(task.archive, data_dir) if missing and getattr(task, "archive", None) else None
+    return f"; the missing files are unpacked from {archive} on first use" if archive else ""
 
 
 @data_group.command("verify")
@@ -68,7 +77,8 @@ def verify_cmd(tasks, data_dir):
                 bad += 1
                 click.echo(f"{name}: {exc}", err=True)
         extra = f", {counts['unlisted']} without a known checksum" if counts["unlisted"] else ""
-        click.echo(f"{name:16s} {counts['ok']} ok, {counts['missing']} missing{extra}")
+        click.echo(f"{name:16s} {counts['ok']} ok, {counts['missing']} missing{extra}"
+                   + _archive_note(task, data_dir, counts["missing"] > 0))
     if bad:
         raise SystemExit(1)
 

@@ -6,5 +6,9 @@ import click
 data_dir = click.option("--data-dir", default=None, envvar="MBO_DATA_DIR", show_envvar=True,
                         help="Where task data lives (default: a per-user cache directory).")
 results_dir = click.option("--results-dir", default=None, envvar="MBO_RESULTS_DIR", show_envvar=True,
-                           help="Where run records go (default: ./results).")
+                           help="Where run records are [default: a per-user folder, ~/.local/share/mbo/results; "
+                                "--results-dir results reads the committed reference records].")
 quiet = click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+threads = click.option("--threads", type=click.IntRange(min=1), default=None,
+                       help="Torch threads per run [default: $OMP_NUM_THREADS if set, else the CPUs this "
+                            "process may use divided by the runs at once]. Records store it.")

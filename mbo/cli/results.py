@@ -6,6 +6,23 @@ import click
 from mbo.cli import options
 
 
+def _records(results_dir, what: str):
+    """The runs under the results folder, with a clear error for a missing folder or one without records."""
+    from mbo.errors import ConfigError
+    from mbo.report import load_records
+    from mbo.store import results_dir as resolve_results
+
+    root = resolve_results(results_dir)
+    if not root.is_dir():
+        raise ConfigError(f"results folder {root} does not exist; pass --results-dir (or set MBO_RESULTS_DIR) to "
+                          f"a folder of run records, e.g. --results-dir results for the committed reference records")
+    df = load_records(root, include_failed=True, check_code=False)
+    if df.empty:
+        raise ConfigError(f"no run records in {root} to {what}; run some with `mbo run` or `mbo sweep` "
+                          f"(--results-dir {root}), or pass --results-dir results for the committed reference records")
+    return df[df["status"] == "ok"].reset_index(drop=True)
+
+
 @click.command("leaderboard")
 @click.option("--budget", "-Q", type=int, default=None, help="Only runs with this Q.")
 @click.option("--percentile", "-p", type=click.Choice(["100", "75", "50", "25", "mean"]), default="100",
@@ -39,12 +56,14 @@ def leaderboard_cmd(budget, percentile, stat, aggregate, ci, versus, fmt, raw, t
     """
     from pathlib import Path
 
-    from mbo.errors import ConfigError
-    from mbo.report import format_table, leaderboard, load_records, plot, plot_intervals
+    from mbo.errors import ConfigError, did_you_mean
+    from mbo.report import check_plot_path, format_table, leaderboard, plot, plot_intervals, warn_mixed_code
 
     if versus is not None and ci is None:
         ci = 95.0
-    df = load_records(results_dir)
+    if plot_path:
+        check_plot_path(plot_path)  # before any work: a typo in the extension is not a matplotlib traceback
+    df = _records(results_dir, "tabulate")
     if tasks and not df.empty:
         wanted = tasks.split(",")
         unknown = sorted(set(wanted) - set(df["task"]))
@@ -53,7 +72,15 @@ def leaderboard_cmd(budget, percentile, stat, aggregate, ci, versus, fmt, raw, t
                               f"{', '.join(sorted(df['task'].unique()))}")
         df = df[df["task"].isin(wanted)]
     if optimizers and not df.empty:
-        df = df[df["label"].isin(optimizers.split(",")) | df["optimizer"].isin(optimizers.split(","))]
+        wanted = optimizers.split(",")
+        known = set(df["label"]) | set(df["optimizer"])
+        unknown = sorted(set(wanted) - known)
+        if unknown:
+            raise ConfigError(f"--optimizers: no runs of {', '.join(unknown)}{' on the tasks shown' if tasks else ''}."
+                              f"{did_you_mean(unknown[0], known)} Labels with runs: "
+                              f"{', '.join(sorted(df['label'].unique()))}")
+        df = df[df["label"].isin(wanted) | df["optimizer"].isin(wanted)]
+    warn_mixed_code(df)  # only about the rows shown
     table = leaderboard(df, percentile=percentile, budget=budget, raw=raw, aggregate=aggregate, ci=ci,
                         versus=versus, stat=stat)
     text = format_table(table, fmt)
@@ -65,7 +92,8 @@ def leaderboard_cmd(budget, percentile, stat, aggregate, ci, versus, fmt, raw, t
         click.echo(text)
     if plot_path:
         what = stat if stat != "score" else f"{'raw' if raw else 'normalized'} score, p{percentile}"
-        plot(table, plot_path, title=f"{what}: {aggregate} over seeds ± std")
+        spread = f"{ci:g}% bootstrap CI" if ci is not None else "± std"
+        plot(table, plot_path, title=f"{what}: {aggregate} over seeds, {spread}")
         click.echo(f"wrote {plot_path}")
         if ("all", "iqm") in table.columns:
             p = Path(plot_path)
@@ -89,10 +117,13 @@ def reproduce_cmd(fmt, out, results_dir):
     from pathlib import Path
 
     from mbo.reference.reproduce import compare, render
-    from mbo.report import load_records
+    from mbo.report import warn_mixed_code
+    from mbo.store import results_dir as resolve_results
 
-    table = compare(load_records(results_dir))
-    text = render(table, fmt, source=str(results_dir or "results"))
+    df = _records(results_dir, "compare with the papers")
+    warn_mixed_code(df)
+    table = compare(df)
+    text = render(table, fmt, source=str(results_dir or resolve_results(None)))
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(text + "\n")

@@ -38,6 +38,8 @@ def _profile_line(spec, device) -> str:
     profile = spec.profile or "paper"
     if not getattr(cls.Config, "__dataclass_fields__", None):
         line = f"{spec.optimizer_name}: no tunable config"
+    elif profile == "paper" and "paper" not in (cls.profiles or {}):  # a plug-in: its defaults are no paper's
+        line = f"{spec.optimizer_name}: its defaults (it declares no paper profile)"
     elif profile == "paper":
         line = f"{spec.optimizer_name}: profile paper (the defaults: the published setting)"
     else:
@@ -60,10 +62,11 @@ def _profile_line(spec, device) -> str:
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--label", default=None, help="Name of this configuration in leaderboards (cached runs too).")
 @click.option("--force", is_flag=True, help="Re-run even if a finished record exists.")
+@options.threads
 @options.data_dir
 @options.results_dir
 @options.quiet
-def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, label, force, data_dir,
+def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, label, force, threads, data_dir,
             results_dir, quiet):
     """Train one optimizer on a task's offline data, score Q candidates, store the record."""
     from mbo.config import parse_assignments
@@ -72,6 +75,7 @@ def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, label, 
     from mbo.nn.device import resolve_device
     from mbo.store import prepare, results_dir as resolve_results
     from mbo.sweep import parse_seeds
+    from mbo.threads import default_threads, set_threads
 
     if quiet:
         os.environ["MBO_QUIET"] = "1"
@@ -85,6 +89,7 @@ def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, label, 
     if specs[0].profile_note:
         click.echo(f"note: {specs[0].profile_note}", err=True)
     click.echo(_profile_line(specs[0], resolve_device(device)))
+    set_threads(threads or default_threads())
     done = []
     for spec in specs:
         rec = execute(spec, results_dir, force=force)
@@ -166,11 +171,13 @@ def _check_sweep(task_names, opt_names, overrides, seeds, budget, profile, devic
                    "[default: <results-dir>/slurm].")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--force", is_flag=True)
+@options.threads
 @options.data_dir
 @options.results_dir
 @options.quiet
 def sweep_cmd(tasks, optimizers, seeds, budget, profile, sets, executor, jobs, cpus_per_run, gpus_per_run,
-              slurm_partition, slurm_time, slurm_mem_gb, slurm_folder, device, force, data_dir, results_dir, quiet):
+              slurm_partition, slurm_time, slurm_mem_gb, slurm_folder, device, force, threads, data_dir, results_dir,
+              quiet):
     """Run every (task, optimizer, seed) of a grid; finished runs are skipped, so it resumes.
 
     Workers return each record to this process, which writes it: a cluster needs no shared results
@@ -195,7 +202,7 @@ def sweep_cmd(tasks, optimizers, seeds, budget, profile, sets, executor, jobs, c
     jobs_all = [Job(portable_name(t), portable_name(o), s, budget, profile, per_opt[o], device, data_dir, root,
                     force)
                 for t in task_names for o in opt_names for s in seed_list]
-    runner = make_executor(executor, jobs=jobs, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run,
+    runner = make_executor(executor, jobs=jobs, cpus_per_run=cpus_per_run, threads=threads, gpus_per_run=gpus_per_run,
                            slurm_folder=slurm_folder or os.path.join(root, "slurm"),
                            slurm_partition=slurm_partition, slurm_time=slurm_time, slurm_mem_gb=slurm_mem_gb)
     todo, done = pending(jobs_all)

@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 from mbo.cli import main
 from mbo.tasks import data as _data
+from tests.conftest import DATA_HINT
 
 REL = "tf_bind_8-SIX6_REF_R1/tf_bind_8-y-0.npy"
 
@@ -30,7 +31,7 @@ def test_data_path_lists_search_order(env):
 def test_data_verify_reports_mismatch(env):
     real = _data.find_file(REL)
     if real is None:
-        pytest.skip("TF-Bind-8 files not here; set MBO_DATA_DIR to ../shared/data/design_bench")
+        pytest.skip(f"TF-Bind-8 files not here; {DATA_HINT}")
     ok = CliRunner().invoke(main, ["data", "verify", "tfbind8", "--data-dir", str(real.parent.parent)])
     assert ok.exit_code == 0 and "2 ok, 0 missing" in ok.output
     bad = env / "bad"

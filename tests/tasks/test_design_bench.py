@@ -18,6 +18,7 @@ from mbo.errors import ChecksumError, MissingDataError, OracleUnavailableError
 from mbo.harness import execute, plan
 from mbo.tasks import data as _data
 from mbo.tasks.design_bench import TFBind8, TFBind10, TFBind10Fixed, UTR, _assign_last, _base_index, _decode
+from tests.conftest import DATA_HINT
 
 # -- fixtures --------------------------------------------------------------------
 
@@ -233,7 +234,7 @@ def test_corrupt_archive_member_names_file_and_hashes(tmp_path, cache, monkeypat
 def _need(task):
     ok, why = task.availability()
     if not ok:
-        pytest.skip(f"{task.name} data not here ({why}); set MBO_DATA_DIR to ../shared/data/design_bench")
+        pytest.skip(f"{task.name} data not here ({why}); {DATA_HINT}")
 
 
 def test_tfbind8_oracle_is_exact_over_the_file():
