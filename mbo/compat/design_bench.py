@@ -533,9 +533,13 @@ def _protocol(cls: type) -> dict[str, Any]:
 def _check_protocol(name: str, cls: type, dataset_kwargs: dict[str, Any], oracle_kwargs: dict[str, Any] | None) -> None:
     proto = _protocol(cls)
     for key, value in dataset_kwargs.items():
-        want = proto.get(key, object())
-        same = (value in (None, "uniform") and want is None) if key == "distribution" else (
-            value == want if value is None or want is None or isinstance(want, str) else float(value) == float(want))
+        want = proto.get(key)
+        if key == "distribution":
+            same = value in (None, "uniform")
+        elif value is None or want is None or isinstance(want, str):
+            same = value == want
+        else:
+            same = isinstance(value, (int, float)) and float(value) == float(want)
         if key not in proto or not same:
             served = ", ".join(f"{k}={v!r}" for k, v in proto.items()) or "no dataset_kwargs"
             raise ConfigError(f"{name}: dataset_kwargs {key}={value!r} is not served; mbo serves {name} as its "

@@ -134,6 +134,10 @@ def test_make_errors_name_what_is_served_and_what_is_missing():
     assert "Superconductor-RandomForest-v0 (dataset only:" in msg and "pip install 'mbo[design-bench]'" in msg
     with pytest.raises(ConfigError, match="max_percentile=60 is not served.*max_percentile=50"):
         db.make("TFBind8-Exact-v0", dataset_kwargs={"max_percentile": 60})
+    with pytest.raises(ConfigError, match="max_percentile=50 is not served.*no dataset_kwargs"):
+        db.make("Branin-Exact-v0", dataset_kwargs={"max_percentile": 50})
+    with pytest.raises(ConfigError, match="max_samples='many' is not served"):
+        db.make("TFBind10-Exact-v0", dataset_kwargs={"max_samples": "many"})
     with pytest.raises(ConfigError, match="noise_std"):
         db.make("Branin-Exact-v0", oracle_kwargs={"noise_std": 0.1})
 
