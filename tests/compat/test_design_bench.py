@@ -208,6 +208,8 @@ def test_solver_accepts_the_function_itself_and_checks_its_signature(tmp_path):
         optimizer_class(f"{f}:solve")
     with pytest.raises(ConfigError, match="neither an mbo.Optimizer subclass nor"):
         optimizer_class("mbo.compat.design_bench:NATIVE")
+    with pytest.raises(ConfigError, match="solve functions there: solve, solve_quick"):
+        optimizer_class(str(ROOT / "benchmarks" / "design_baselines_gradient_ascent.py"))
     from tests.compat import solvers
 
     assert optimizer_class(solvers.top).target == "tests.compat.solvers:top"
