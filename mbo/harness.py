@@ -65,10 +65,20 @@ def make_task(name: str | type | Task, data_dir: str | None = None) -> Task:
 
 
 def optimizer_class(name_or_class: str | type) -> type:
-    """The optimizer class of a registered name, ``module:Class`` or ``file.py:Class``, checked."""
-    cls = load_class("optimizer", name_or_class)
+    """The optimizer class of a registered name, ``module:Class`` or ``file.py:Class``, checked.
+
+    A function ``solve(task, budget, seed)`` (``file.py:solve``, ``module:solve`` or the function)
+    written against design-bench's task API is wrapped by :func:`mbo.compat.design_bench.solver_class`.
+    """
+    cls = name_or_class if callable(name_or_class) and not isinstance(name_or_class, type) else \
+        load_class("optimizer", name_or_class)
+    if callable(cls) and not isinstance(cls, type):
+        from mbo.compat.design_bench import solver_class
+
+        cls = solver_class(name_or_class)
     if not (isinstance(cls, type) and issubclass(cls, Optimizer)):
-        raise ConfigError(f"{name_or_class!r} is not an mbo.Optimizer subclass")
+        raise ConfigError(f"{name_or_class!r} is neither an mbo.Optimizer subclass nor a function "
+                          "solve(task, budget, seed)")
     check_implements(cls, Optimizer, {"fit": "fit(self, data)", "propose": "propose(self, n)"})
     return cls
 

@@ -59,7 +59,10 @@ def _classes_hint(kind: str, file: str) -> str:
     found = [n for n, obj in vars(module).items()
              if isinstance(obj, type) and issubclass(obj, base) and obj.__module__ == module.__name__
              and not n.startswith("_")]
-    return f" ({kind} classes there: {', '.join(found)})" if found else ""
+    solvers = [n for n, obj in vars(module).items() if kind == "optimizer" and n.startswith("solve")
+               and inspect.isfunction(obj) and obj.__module__ == module.__name__]
+    return ((f" ({kind} classes there: {', '.join(found)})" if found else "")
+            + (f" (design-bench-style solve functions there: {', '.join(solvers)})" if solvers else ""))
 
 
 def _load_file(path: Path, label: str):

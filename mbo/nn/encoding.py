@@ -39,12 +39,18 @@ def from_logits(logits):
 
 
 class Standardizer:
-    """Column-wise z-scoring fitted on a reference array ``[n, d]`` (or ``[n]``)."""
+    """Column-wise z-scoring fitted on a reference array ``[n, d]`` (or ``[n]``).
 
-    def __init__(self, data: np.ndarray, eps: float = 1e-8) -> None:
+    The std is the population std (ddof = 0), floored at ``eps``; with ``zero_std`` set, an
+    exactly-zero std becomes that value instead (Design-Bench's ``normalize_x`` uses 1.0).
+    """
+
+    def __init__(self, data: np.ndarray, eps: float = 1e-8, zero_std: float | None = None) -> None:
         data = np.asarray(data, np.float64)
         self.mean = data.mean(axis=0).astype(np.float32)
-        self.std = np.maximum(data.std(axis=0), eps).astype(np.float32)
+        std = data.std(axis=0)
+        std = np.where(std == 0.0, zero_std, std) if zero_std is not None else np.maximum(std, eps)
+        self.std = std.astype(np.float32)
 
     def transform(self, x):
         if isinstance(x, torch.Tensor):

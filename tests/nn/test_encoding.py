@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mbo.core import DesignSpace
-from mbo.nn.encoding import DesignEncoder, from_logits, to_logits
+from mbo.nn.encoding import DesignEncoder, Standardizer, from_logits, to_logits
 
 
 @pytest.mark.parametrize("vocab", [2, 4, 20])
@@ -76,3 +76,10 @@ def test_design_encoder_standardize_overrides_the_space_rule():
     z = DesignEncoder(disc, xd, standardize=True)
     np.testing.assert_allclose(z.encode(xd).numpy().mean(0), 0.0, atol=1e-5)
     np.testing.assert_array_equal(z.decode(z.encode(xd)), xd)
+
+
+def test_standardizer_zero_std_option():
+    # population std; a constant column is floored at eps, or set to zero_std (Design-Bench: 1.0)
+    data = np.array([[1.0, 2.0], [1.0, 4.0]])
+    np.testing.assert_array_equal(Standardizer(data).std, np.float32([1e-8, 1.0]))
+    np.testing.assert_array_equal(Standardizer(data, zero_std=1.0).std, [1.0, 1.0])
