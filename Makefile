@@ -1,6 +1,6 @@
 PYTHON ?= python3
 
-.PHONY: install test lint bench leaderboard reproduce
+.PHONY: install test lint bench leaderboard reproduce site
 
 install:
 	$(PYTHON) -m pip install -e '.[test]'
@@ -19,3 +19,6 @@ leaderboard:
 
 reproduce:
 	mbo reproduce --results-dir results --format md --out results/REPRODUCTION.md
+
+site:
+	mbo site --results-dir results --out site
