@@ -1,6 +1,6 @@
 PYTHON ?= python3
 
-.PHONY: install test lint bench leaderboard reproduce
+.PHONY: install test lint bench leaderboard reproduce site
 
 install:
 	$(PYTHON) -m pip install -e '.[test]'
@@ -25,3 +25,6 @@ records: move them elsewhere (mbo's default results folder is per-user) before r
 reproduce:
 	$(COMMITTED_ONLY)
 	mbo reproduce --results-dir results --format md --out results/REPRODUCTION.md
+
+site:
+	mbo site --results-dir results --out site

@@ -1,7 +1,7 @@
 """The ``mbo`` command line: a thin layer over the Python API.
 
 One module per topic: ``run`` (run, sweep), ``catalog`` (tasks, optimizers), ``results``
-(leaderboard, reproduce), ``data`` (data path, verify, download). Command bodies import the engine lazily
+(leaderboard, reproduce), ``site`` (the static results site), ``data`` (data path, verify, download). Command bodies import the engine lazily
 so ``mbo --help`` stays fast.
 """
 from __future__ import annotations
@@ -38,8 +38,8 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:
     return f"warning: {message}\n"
 
 
-from mbo.cli import catalog, data, results, run  # noqa: E402  (registers the commands)
+from mbo.cli import catalog, data, results, run, site  # noqa: E402  (registers the commands)
 
-for module in (run, catalog, results, data):
+for module in (run, catalog, results, data, site):
     for command in module.COMMANDS:
         main.add_command(command)
