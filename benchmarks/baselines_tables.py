@@ -26,18 +26,20 @@ from mbo.stats import percentile_tfp_nearest
 PAPER_P100 = {
     "tfbind8": {"reinforce": (0.948, 0.028), "cbas": (0.927, 0.051), "autofocused-cbas": (0.910, 0.044),
                 "mins": (0.905, 0.052), "bo-qei": (0.798, 0.083), "grad-ascent-min": (0.984, 0.012),
-                "grad-ascent-mean": (0.986, 0.012), "dataset-best": (0.439, 0.0)},
+                "grad-ascent-mean": (0.986, 0.012), "dataset-best": (0.439, 0.0), "grad-ascent": (0.977, 0.025),
+                "cma-es": (0.953, 0.022)},
     "tfbind10": {"reinforce": (0.663, 0.034), "cbas": (0.651, 0.060), "autofocused-cbas": (0.630, 0.045),
-                 "mins": (0.616, 0.021), "bo-qei": (0.652, 0.038), "dataset-best": (0.467, 0.0)},
+                 "mins": (0.616, 0.021), "bo-qei": (0.652, 0.038), "dataset-best": (0.467, 0.0),
+                 "cma-es": (0.670, 0.023)},
 }
 PAPER_P50 = {
     "tfbind8": {"reinforce": (0.462, 0.021), "cbas": (0.428, 0.010), "autofocused-cbas": (0.419, 0.007),
-                "mins": (0.421, 0.015), "bo-qei": (0.439, 0.000)},
+                "mins": (0.421, 0.015), "bo-qei": (0.439, 0.000), "cma-es": (0.537, 0.014)},
     "tfbind10": {"reinforce": (0.475, 0.008), "cbas": (0.463, 0.007), "autofocused-cbas": (0.461, 0.007),
-                 "mins": (0.468, 0.006), "bo-qei": (0.467, 0.000)},
+                 "mins": (0.468, 0.006), "bo-qei": (0.467, 0.000), "cma-es": (0.484, 0.014)},
 }
 ORDER = ["dataset-best", "random", "reinforce", "cbas", "autofocused-cbas", "mins", "bo-qei",
-         "grad-ascent-min", "grad-ascent-mean"]
+         "grad-ascent-min", "grad-ascent-mean", "grad-ascent", "cma-es"]
 
 
 def load(root: Path) -> dict[tuple[str, str], list[dict]]:

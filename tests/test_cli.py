@@ -233,8 +233,8 @@ def test_optimizers_command_shows_config_keys_defaults_and_profiles():  # item 2
     assert res.exit_code == 0, res.output
     lines = res.output.splitlines()
     assert "profiles: paper, quick" in res.output
-    assert any(re.match(r"hidden_size\s+int\s+2048\s+256$", line) for line in lines), res.output
-    assert any(re.match(r"learning_rate\s+float\s+0\.001\s+·$", line) for line in lines), res.output
+    assert any(re.match(r"hidden_size\s+int\s+2048\s+256\s+16$", line) for line in lines), res.output
+    assert any(re.match(r"learning_rate\s+float\s+0\.0003\s+·\s+·$", line) for line in lines), res.output
     res = _invoke("optimizers", "random")
     assert res.exit_code == 0 and "config: none" in res.output
     res = _invoke("optimizers")

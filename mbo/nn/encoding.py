@@ -71,7 +71,8 @@ class DesignEncoder:
     """Maps designs of a space to flat float vectors ``[n, d]`` and back.
 
     Discrete: Design-Bench logits, flattened (``d = L * (V - 1)``), optionally z-scored
-    (``standardize_discrete``; Design-Bench baselines leave them as they are). Continuous:
+    (``standardize_discrete``: design-baselines' Grad., CMA-ES and BO-qEI call ``map_to_logits``
+    then ``map_normalize_x``, so they z-score them; this package's COMs keeps them raw). Continuous:
     z-scored with the offline set's mean and std. ``standardize`` (True/False) overrides both
     rules. Decoding does not clip: the harness clips out-of-box designs and counts them in the record.
 

@@ -138,7 +138,7 @@ def ensemble_nll(out: tuple[torch.Tensor, torch.Tensor], y: torch.Tensor, counts
 
 
 def bootstrap_split(n: int, k: int, val_size: int, rng: np.random.Generator, *, bootstrap: bool = True,
-                    per_model_split: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                    per_model_split: bool = False, return_held_out: bool = False):
     """Rows to train on and per-member bootstrap counts, drawn once per run (design-baselines' pipeline).
 
     Shared split (default): one random permutation; its first ``val_size`` rows are held out (they
@@ -148,24 +148,34 @@ def bootstrap_split(n: int, k: int, val_size: int, rng: np.random.Generator, *, 
     held-out rows get count 0.
 
     Returns:
-        ``(rows [m], counts [m, k])`` float32 counts (all ones without ``bootstrap``).
+        ``(rows [m], counts [m, k])`` float32 counts (all ones without ``bootstrap``); with
+        ``return_held_out`` also ``held_out [n, k]`` bool, each member's validation rows (indices
+        into the ``n`` rows, not into ``rows``). The random stream does not depend on it.
     """
     val_size = min(val_size, max(n - 1, 0))
+    held_out = np.zeros((n, k), bool)
     if not per_model_split:
-        rows = rng.permutation(n)[val_size:]
+        perm = rng.permutation(n)
+        rows = perm[val_size:]
+        held_out[perm[:val_size]] = True
         m = len(rows)
         if not bootstrap:
-            return rows, np.ones((m, k), np.float32)
-        counts = np.stack([np.bincount(rng.integers(0, m, m), minlength=m) for _ in range(k)], 1)
-        return rows, counts.astype(np.float32)
+            counts = np.ones((m, k), np.float32)
+        else:
+            counts = np.stack([np.bincount(rng.integers(0, m, m), minlength=m) for _ in range(k)],
+                              1).astype(np.float32)
+        return (rows, counts, held_out) if return_held_out else (rows, counts)
     counts = np.zeros((n, k), np.float32)
     for i in range(k):
-        train = rng.permutation(n)[val_size:]
+        perm = rng.permutation(n)
+        train = perm[val_size:]
+        held_out[perm[:val_size], i] = True
         if bootstrap:
             counts[:, i] = np.bincount(train[rng.integers(0, len(train), len(train))], minlength=n)
         else:
             counts[train, i] = 1.0
-    return np.arange(n), counts
+    rows = np.arange(n)
+    return (rows, counts, held_out) if return_held_out else (rows, counts)
 
 
 def fit_ensemble(ens: PNNEnsemble, x: torch.Tensor, y: torch.Tensor, counts: torch.Tensor, *,
