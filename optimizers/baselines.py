@@ -117,6 +117,12 @@ class GradientAscent(Optimizer):
         self._check_fitted("surrogate_")
         return {"surrogate_spearman_train": self.surrogate_.spearman(self.data_)}
 
+    def surrogate_gradient(self, x: np.ndarray) -> np.ndarray | None:
+        """∇_x of the surrogate's prediction at continuous designs ``x`` (the direction the ascent follows)."""
+        if self.data_.space.is_discrete:
+            return None
+        return self.surrogate_.encoder.input_gradient(self.surrogate_.predict, x, self.device)
+
 
 class CMAES(Optimizer):
     """CMA-ES on a learned surrogate, one strategy started at each of the top-Q designs."""
@@ -238,6 +244,12 @@ class GradAscentEnsemble(Optimizer):
         return {"surrogate_spearman_train": training_spearman(lambda v: self.ensemble_.reduce(v, self.reduction()),
                                                               u, self.data_.y),
                 "aggregate": self.reduction()}
+
+    def surrogate_gradient(self, x: np.ndarray) -> np.ndarray | None:
+        """∇_x of the aggregated ensemble prediction at continuous designs ``x`` (what the ascent follows)."""
+        if self.data_.space.is_discrete:
+            return None
+        return self.encoder_.input_gradient(lambda v: self.ensemble_.reduce(v, self.reduction()), x, self.device)
 
 
 class GradAscentMin(GradAscentEnsemble):

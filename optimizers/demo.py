@@ -257,6 +257,12 @@ class DEMO(Optimizer):
     def _predict(self, u: torch.Tensor) -> torch.Tensor:
         return self.surrogate_(u).reshape(-1)
 
+    def surrogate_gradient(self, x: np.ndarray) -> np.ndarray | None:
+        """∇_x of the Stage-1 surrogate's prediction at continuous designs ``x`` (``None`` without Stage 1)."""
+        if self.surrogate_ is None or self.data_.space.is_discrete:
+            return None
+        return self.encoder_.input_gradient(self._predict, x, self.device)
+
     def diagnostics(self) -> dict:
         """Surrogate predictions (standardized ỹ) before/after ascent and after editing, edit sizes,
         the share of returned designs the surrogate predicts above the offline best, and (``resolved``)

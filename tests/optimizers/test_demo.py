@@ -179,3 +179,14 @@ def test_end_to_end_smoke_run(task_cls, tmp_path):
     assert diag["resolved"] == {"surrogate_lr": 1e-3, "surrogate_epochs": 3, "diffusion_epochs": 3}
     if not task_cls.space.is_discrete:
         assert diag["box_returned"]["rows_outside"] == rec["num_clipped"]
+
+
+def test_surrogate_gradient_is_the_raw_x_gradient_of_the_stage1_surrogate(fitted_continuous):
+    """∇_x f(u(x)) = ∇_u f / std (the encoder z-scores x); the sign follows the ascent's direction."""
+    data, opt = fitted_continuous
+    x = data.top(5)[0]
+    grad = opt.surrogate_gradient(x)
+    u = opt.encoder_.encode(x).requires_grad_(True)
+    (g_u,) = torch.autograd.grad(opt._predict(u).sum(), u)
+    np.testing.assert_allclose(grad, g_u.numpy() / opt.encoder_.scaler.std, rtol=1e-5, atol=1e-7)
+    assert grad.shape == x.shape and grad.dtype == np.float64
