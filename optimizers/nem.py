@@ -23,6 +23,13 @@ Profiles: ``paper`` is the reference code's training budget (250 epochs × 100 s
 K = 100 / 80, 1000 SDE steps; GPU-sized); ``quick`` (10 × 20 steps, batch 128, K = 32 / 24, 100
 SDE steps) runs a Design-Bench task in about a minute on one CPU core; ``smoke`` is for tests.
 
+Run-length scaling (every profile): the reference's per-epoch constants only work over its ~250
+epochs, so the EMA decay applied per epoch is ``0.95^(250/epochs)`` (``ema_reference_epochs``: the
+initial weights keep 0.95²⁵⁰ ≈ 3e-6 of the EMA network at the end of any run; ``quick``: 0.277 per
+epoch) and the buffer's capacity is ``min(10,000, samples_per_epoch · epochs / 5)`` (``buffer_turnover``:
+the initial rows, prior draws or offline designs, are gone by epoch ``epochs / 5``; ``quick``: 512
+rows). ``paper`` is unchanged by both rules (β = 0.95, 10,000 rows).
+
 Deviations from the reference, all deliberate: the EMA network starts as a copy of the online one;
 no bootstrapping for t in the first grid interval (the reference wraps a negative index there);
 per-sample t throughout; the dead "u_loss" term is not computed; bootstrapping starts at a fixed
