@@ -25,6 +25,7 @@ for task in ${TASKS:-branin tfbind8 levy}; do
   run "$task" random "0 1 2"
   run "$task" grad-ascent "0 1 2" --profile quick
 done
+[ "${TOP_SURROGATE:-1}" = 1 ] || exit 0
 for task in ${TASKS:-branin tfbind8 levy}; do
   run "$task" bnem "0 1 2" --profile quick --set selection=top_surrogate
   run "$task" nem "0 1 2" --profile quick --set selection=top_surrogate
