@@ -52,7 +52,8 @@ def boltzmann(before: str, after: str) -> None:
             for k in ("x_w2", "e_w2", "tv", "dropped", "median_energy"):
                 v = np.array([r[k] for r in rs], float)
                 cells.append(f"{v.mean():.3g} ± {v.std():.2g}")
-            print(f"| {target} | {method} | {tag} | {','.join(str(r['seed']) for r in rs)} | " + " | ".join(cells) + " |")
+            seeds = ",".join(str(r["seed"]) for r in rs)
+            print(f"| {target} | {method} | {tag} | {seeds} | " + " | ".join(cells) + " |")
 
 
 def mbo(before: str, after: str) -> None:
@@ -92,7 +93,8 @@ def mbo(before: str, after: str) -> None:
                     f"{np.mean(smp):.2f} ({min(smp):.2f}–{max(smp):.2f})",
                     f"{np.mean(tgt):.2f} ({min(tgt):.2f}–{max(tgt):.2f}), {np.mean(ess):.3f}")
                 fit = np.mean([r["timings"]["fit"] for r in rs])
-                print(f"| {tag if label not in base else 'baseline'} | {label} | {','.join(str(r['seed']) for r in rs)} | "
+                seeds = ",".join(str(r["seed"]) for r in rs)
+                print(f"| {tag if label not in base else 'baseline'} | {label} | {seeds} | "
                       f"{best.mean():.3f} ± {best.std():.3f} | {med.mean():.3f} ± {med.std():.3f} | {pair[0]} | "
                       f"{pair[1]} | {fit:.0f} |")
 

@@ -235,7 +235,8 @@ def _run(spec: RunSpec, rid: str) -> dict[str, Any]:
         with sealed_oracle("diagnostics"):
             opt_diag = _jsonable(opt.diagnostics() or {})
             sg_points = None if task.space.is_discrete else data.top(spec.budget)[0]
-            sg_grad = None if sg_points is None else opt.surrogate_gradient(sg_points)  # diagnostics.surrogate_gradient
+            # optimizer side of diagnostics.surrogate_gradient: moves with opt.diagnostics()
+            sg_grad = None if sg_points is None else opt.surrogate_gradient(sg_points)
         rec["diagnostics"] = {**candidate_diagnostics(cands, data.x, task.space, clipped), "optimizer": opt_diag}
         t = time.perf_counter()
         raw = task.score(cands)
