@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1 MBO_QUIET=1 MBO_DATA_DIR=${MBO_DATA_DIR:-../shared/data/design_bench}
 MBO=${MBO:-mbo}
 STOP_AT=${STOP_AT:-}  # e.g. 1000: start no run after 10:00 UTC
-R=results/nem
+R=${R:-results/nem}  # issue 22's re-run with the run-scaled EMA and buffer: R=results/nem/scaled BASELINES=0
+BASELINES=${BASELINES:-1}
 run() {  # run TASK OPTIMIZER SEEDS [ARGS...]
   local task=$1 opt=$2 seeds=$3; shift 3
   for s in $seeds; do
@@ -19,10 +20,12 @@ run() {  # run TASK OPTIMIZER SEEDS [ARGS...]
 for task in ${TASKS:-branin tfbind8 levy}; do
   run "$task" bnem "0 1 2" --profile quick
   run "$task" nem "0 1 2" --profile quick
+  [ "$BASELINES" = 1 ] || continue
   run "$task" dataset-best "0 1 2"
   run "$task" random "0 1 2"
   run "$task" grad-ascent "0 1 2" --profile quick
 done
+[ "${TOP_SURROGATE:-1}" = 1 ] || exit 0
 for task in ${TASKS:-branin tfbind8 levy}; do
   run "$task" bnem "0 1 2" --profile quick --set selection=top_surrogate
   run "$task" nem "0 1 2" --profile quick --set selection=top_surrogate

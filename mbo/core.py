@@ -255,7 +255,7 @@ class Task:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Guard every ``score`` / ``_score`` a subclass defines, so no override bypasses the oracle rule."""
         super().__init_subclass__(**kwargs)
-        for name in ("score", "_score", "candidate_diagnostics"):
+        for name in ("score", "_score", "candidate_diagnostics", "gradient"):
             if name in cls.__dict__:
                 setattr(cls, name, _guarded(cls.__dict__[name], name))
 
@@ -304,6 +304,12 @@ class Task:
         like ``score`` it is closed while an optimizer's code runs.
         """
         return {}
+
+    def gradient(self, x: np.ndarray) -> np.ndarray | None:
+        """Exact gradient ``[n, dim]`` of the maximized objective at continuous designs ``x`` (closed-form
+        tasks), else ``None``. Oracle information: closed while an optimizer's code runs; the harness
+        uses it only for ``diagnostics.surrogate_gradient``."""
+        return None
 
     def score(self, x: np.ndarray) -> np.ndarray:
         """Oracle scores ``[n]`` float64 of designs ``[n, dim]`` (validated, clipped).
@@ -372,6 +378,12 @@ class Optimizer:
         correlation on its training data.
         """
         return {}
+
+    def surrogate_gradient(self, x: np.ndarray) -> np.ndarray | None:
+        """Optional: gradient ``[n, dim]`` of the optimizer's surrogate prediction w.r.t. raw continuous
+        designs ``x`` ``[n, dim]`` (``None``: no differentiable surrogate). Called after :meth:`propose`;
+        the harness compares it with a closed-form task's exact gradient (``diagnostics.surrogate_gradient``)."""
+        return None
 
     # -- helpers for subclasses ----------------------------------------------
     def _check_fitted(self, attr: str = "data_") -> None:

@@ -260,6 +260,9 @@ def _run(spec: RunSpec, rid: str) -> dict[str, Any]:
         rec["num_clipped"] = clipped
         with sealed_oracle("diagnostics"):
             opt_diag = _jsonable(opt.diagnostics() or {})
+            sg_points = None if task.space.is_discrete else data.top(spec.budget)[0]
+            # optimizer side of diagnostics.surrogate_gradient: moves with opt.diagnostics()
+            sg_grad = None if sg_points is None else opt.surrogate_gradient(sg_points)
         rec["diagnostics"] = {**candidate_diagnostics(cands, data.x, task.space, clipped), "optimizer": opt_diag}
         t = time.perf_counter()
         raw = task.score(cands)
@@ -268,6 +271,9 @@ def _run(spec: RunSpec, rid: str) -> dict[str, Any]:
         task_diag = _jsonable(task.candidate_diagnostics(cands) or {})
         if task_diag:
             rec["diagnostics"]["task"] = task_diag
+        sg_diag = surrogate_gradient_agreement(task, sg_points, sg_grad)
+        if sg_diag:
+            rec["diagnostics"]["surrogate_gradient"] = sg_diag
         rec["candidates"] = cands.tolist()
         rec["scores"] = {"raw": raw.tolist(), "normalized": norm.tolist()}
         rec["summary"] = {"raw": _summ(raw), "normalized": _summ(norm)}
@@ -281,6 +287,24 @@ def _run(spec: RunSpec, rid: str) -> dict[str, Any]:
         rec["traceback"] = traceback.format_exc(limit=8)
     rec["timings"]["total"] = time.perf_counter() - t0
     return rec
+
+
+def surrogate_gradient_agreement(task, points: np.ndarray | None, grad: np.ndarray | None) -> dict | None:
+    """Sign agreement and cosine of an optimizer's surrogate gradient with a closed-form task's exact gradient
+    at ``points`` (the top-Q offline designs); ``None`` where either gradient is missing. Uses the oracle's
+    formula: call it after scoring, outside the sealed phases."""
+    if points is None or grad is None:
+        return None
+    exact = task.gradient(points)
+    if exact is None:
+        return None
+    grad, exact = np.asarray(grad, np.float64).reshape(exact.shape), np.asarray(exact, np.float64)
+    nonzero = exact != 0
+    cos = (grad * exact).sum(1) / np.maximum(np.linalg.norm(grad, axis=1) * np.linalg.norm(exact, axis=1), 1e-300)
+    return {"points": "top-Q offline designs", "num_points": int(len(points)),
+            "sign_agreement": float((np.sign(grad) == np.sign(exact))[nonzero].mean()),
+            "cosine_mean": float(cos.mean()), "cosine_median": float(np.median(cos)),
+            "cosine_min": float(cos.min()), "cosine_max": float(cos.max())}
 
 
 def _jsonable(value: Any) -> Any:

@@ -98,6 +98,12 @@ def held_out_spearman(ensemble: PNNEnsemble, u: torch.Tensor, y: np.ndarray, hel
             if held_out[:, k].sum() > 2]
     return float(np.mean(rhos)) if rhos else None
 
+    def surrogate_gradient(self, x: np.ndarray) -> np.ndarray | None:
+        """∇_x of the surrogate's prediction at continuous designs ``x`` (the direction the ascent follows)."""
+        if self.data_.space.is_discrete:
+            return None
+        return self.surrogate_.encoder.input_gradient(self.surrogate_.predict, x, self.device)
+
 
 class CMAES(Optimizer):
     """Design-Bench's CMA-ES (design-baselines ``cma_es``): one CMA-ES per top-Q design on the mean
@@ -256,6 +262,12 @@ class GradAscentEnsemble(Optimizer):
                                                               u, self.data_.y),
                 "surrogate_spearman_heldout": held_out_spearman(self.ensemble_, u, self.data_.y, self.held_out_),
                 "aggregate": self.reduction()}
+
+    def surrogate_gradient(self, x: np.ndarray) -> np.ndarray | None:
+        """∇_x of the aggregated ensemble prediction at continuous designs ``x`` (what the ascent follows)."""
+        if self.data_.space.is_discrete:
+            return None
+        return self.encoder_.input_gradient(lambda v: self.ensemble_.reduce(v, self.reduction()), x, self.device)
 
 
 class GradientAscent(GradAscentEnsemble):

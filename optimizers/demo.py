@@ -65,6 +65,11 @@ class DEMOConfig:
         surrogate_lr_schedule: ``cosine`` (per-epoch decay, code) or ``constant``.
         surrogate_epochs: surrogate training epochs (``None``: per design space).
         surrogate_batch: surrogate minibatch size.
+        surrogate_checkpoint: ``last`` (the final epoch) or ``best_train_pearson`` (released ``grad.py``: the
+            epoch whose model has the highest Pearson correlation with ỹ on the training set).
+        model_seed: seed of the surrogate and the score model; ``None``: the run seed. The released
+            ``edit_new.py`` loads the seed-123 models in every trial, so its trials differ only in the
+            editing noise (which always follows the run seed).
         ascent_steps: Adam steps of the pseudo-candidate ascent (T).
         ascent_lr_continuous: ascent step size η on continuous spaces (normalized units).
         ascent_lr_discrete: ascent step size η on discrete spaces (normalized logits).
@@ -96,6 +101,8 @@ class DEMOConfig:
     surrogate_lr_schedule: str = "cosine"
     surrogate_epochs: int | None = 200
     surrogate_batch: int = 128
+    surrogate_checkpoint: str = "last"
+    model_seed: int | None = None
     ascent_steps: int = 100
     ascent_lr_continuous: float = 1e-3
     ascent_lr_discrete: float = 1e-1
@@ -132,6 +139,9 @@ class DEMOConfig:
             raise ConfigError("learning rates and ascent step sizes must be > 0")
         if self.surrogate_lr_schedule not in ("cosine", "constant"):
             raise ConfigError(f"surrogate_lr_schedule must be cosine or constant, got {self.surrogate_lr_schedule!r}")
+        if self.surrogate_checkpoint not in ("last", "best_train_pearson"):
+            raise ConfigError(f"surrogate_checkpoint must be last or best_train_pearson, "
+                              f"got {self.surrogate_checkpoint!r}")
         if self.ascent_optimizer not in ("adam", "sgd"):
             raise ConfigError(f"ascent_optimizer must be adam or sgd, got {self.ascent_optimizer!r}")
         if not 0.0 < self.edit_t <= 1.0:
@@ -199,12 +209,21 @@ class DEMO(Optimizer):
     name = "demo"
     description = "surrogate gradient ascent to pseudo-candidates, then diffusion editing (TMLR 2025)"
     Config = DEMOConfig
+    slow_on_cpu = ("paper", "released")  # 2048/1024-wide nets, 1000 diffusion epochs: hours on a CPU
     profiles = {
         "paper": {},
         # widths 256; surrogate lr and epochs and score-model epochs per design space (QUICK_DISCRETE,
         # QUICK_CONTINUOUS: held-out fit on a 90/10 split of TF-Bind-8 and of Levy)
         "quick": {"surrogate_hidden": 256, "surrogate_epochs": None, "surrogate_lr": None,
                   "score_hidden": 256, "diffusion_epochs": None, "diffusion_warmup_epochs": 3},
+        # the released code (edit_new.py, grad.py, my_model.py, nets.py; shared/methods/demo.md §3-4, §9): surrogate
+        # 1024 × 2 ReLU, 2000 epochs keeping the best training-set Pearson; Adam step 1e-2 (argparse ft_lr) on
+        # every space; score net 1024 × 3 Swish, batch 256; condition ỹ* = 1.5; both models from seed 123 in
+        # every trial. It scores 256 candidates: Q is the harness budget, so run it with --budget 256
+        # (``mbo run ... --profile released -Q 256``); at Q = 128 it is the released models at the paper's Q.
+        "released": {"surrogate_hidden": 1024, "surrogate_epochs": 2000, "surrogate_checkpoint": "best_train_pearson",
+                     "model_seed": 123, "ascent_lr_discrete": 1e-2, "ascent_lr_continuous": 1e-2,
+                     "score_hidden": 1024, "score_activation": "swish", "diffusion_batch": 256, "condition": 1.5},
         "smoke": {"surrogate_hidden": 32, "surrogate_epochs": 3, "surrogate_lr": 1e-3, "ascent_steps": 10,
                   "score_hidden": 32, "diffusion_epochs": 3, "diffusion_warmup_epochs": 1, "num_grid": 50,
                   "diffusion_batch": 64},
@@ -214,9 +233,10 @@ class DEMO(Optimizer):
         self.config = cfg = self.config.resolve(data.space.is_discrete)
         self.data_ = data
         self.gen_ = torch.Generator(device=self.device).manual_seed(self.seed)
+        model_seed = self.seed if cfg.model_seed is None else cfg.model_seed
         self.prior_ = None
         if cfg.edit:
-            self.prior_ = DDOM(cfg.prior_config(), seed=self.seed, device=self.device)
+            self.prior_ = DDOM(cfg.prior_config(), seed=model_seed, device=self.device)
             self.prior_.fit(data)
             self.encoder_ = self.prior_.encoder_
         else:
@@ -224,15 +244,30 @@ class DEMO(Optimizer):
         self.y_scaler_ = Standardizer(data.y)
         self.surrogate_ = None
         if cfg.ascent:
-            torch.manual_seed(self.seed)
+            torch.manual_seed(model_seed)
             self.surrogate_ = mlp(self.encoder_.dim, 1, cfg.surrogate_hidden, cfg.surrogate_layers,
                                   cfg.surrogate_activation).to(self.device)
+            u = self.encoder_.encode(data.x, self.device)
             y = torch.as_tensor(self.y_scaler_.transform(data.y), device=self.device)
+            self.surrogate_pearson_: list[float] = []
+            best: dict = {}
+
+            def keep_best(epoch: int) -> None:  # released grad.py: best training-set Pearson, checked each epoch
+                with torch.no_grad():
+                    pearson = float(torch.corrcoef(torch.stack([self._predict(u), y.reshape(-1)]))[0, 1])
+                self.surrogate_pearson_.append(pearson)
+                if not best or pearson > best["pearson"]:
+                    best.update(pearson=pearson, epoch=epoch,
+                                state={k: v.detach().clone() for k, v in self.surrogate_.state_dict().items()})
+
             self.surrogate_history_ = fit_regressor(
-                self.surrogate_, self.encoder_.encode(data.x, self.device), y, epochs=cfg.surrogate_epochs,
+                self.surrogate_, u, y, epochs=cfg.surrogate_epochs,
                 batch_size=cfg.surrogate_batch, learning_rate=cfg.surrogate_lr,
-                lr_schedule=cfg.surrogate_lr_schedule, generator=torch.Generator().manual_seed(self.seed),
-                desc="demo surrogate")
+                lr_schedule=cfg.surrogate_lr_schedule, generator=torch.Generator().manual_seed(model_seed),
+                desc="demo surrogate", on_epoch_end=keep_best if cfg.surrogate_checkpoint != "last" else None)
+            if best:
+                self.surrogate_.load_state_dict(best["state"])
+                self.surrogate_best_epoch_ = best["epoch"]
 
     def propose(self, n: int) -> np.ndarray:
         self._check_fitted("encoder_")
@@ -256,6 +291,12 @@ class DEMO(Optimizer):
 
     def _predict(self, u: torch.Tensor) -> torch.Tensor:
         return self.surrogate_(u).reshape(-1)
+
+    def surrogate_gradient(self, x: np.ndarray) -> np.ndarray | None:
+        """∇_x of the Stage-1 surrogate's prediction at continuous designs ``x`` (``None`` without Stage 1)."""
+        if self.surrogate_ is None or self.data_.space.is_discrete:
+            return None
+        return self.encoder_.input_gradient(self._predict, x, self.device)
 
     def diagnostics(self) -> dict:
         """Surrogate predictions (standardized ỹ) before/after ascent and after editing, edit sizes,
@@ -293,6 +334,9 @@ class DEMO(Optimizer):
                          "edited": self._predict(tr["edited"]),
                          "returned": self._predict(self.encoder_.encode(tr["designs"], self.device))}
             out["surrogate_final_train_mse"] = float(self.surrogate_history_[-1])
+            if cfg.surrogate_checkpoint == "best_train_pearson":
+                out["surrogate_best_epoch"] = self.surrogate_best_epoch_
+                out["surrogate_best_train_pearson"] = max(self.surrogate_pearson_)
             out["surrogate_pred"] = {k: {"mean": float(v.mean()), "max": float(v.max())} for k, v in preds.items()}
             out["pred_share_above_offline_best"] = float((preds["returned"] > best).float().mean())
         return out

@@ -23,6 +23,13 @@ Profiles: ``paper`` is the reference code's training budget (250 epochs × 100 s
 K = 100 / 80, 1000 SDE steps; GPU-sized); ``quick`` (10 × 20 steps, batch 128, K = 32 / 24, 100
 SDE steps) runs a Design-Bench task in about a minute on one CPU core; ``smoke`` is for tests.
 
+Run-length scaling (every profile): the reference's per-epoch constants only work over its ~250
+epochs, so the EMA decay applied per epoch is ``0.95^(250/epochs)`` (``ema_reference_epochs``: the
+initial weights keep 0.95²⁵⁰ ≈ 3e-6 of the EMA network at the end of any run; ``quick``: 0.277 per
+epoch) and the buffer's capacity is ``min(10,000, samples_per_epoch · epochs / 5)`` (``buffer_turnover``:
+the initial rows, prior draws or offline designs, are gone by epoch ``epochs / 5``; ``quick``: 512
+rows). ``paper`` is unchanged by both rules (β = 0.95, 10,000 rows).
+
 Deviations from the reference, all deliberate: the EMA network starts as a copy of the online one;
 no bootstrapping for t in the first grid interval (the reference wraps a negative index there);
 per-sample t throughout; the dead "u_loss" term is not computed; bootstrapping starts at a fixed
@@ -64,8 +71,17 @@ class NEMConfig:
         epochs: outer epochs (training, then sampling into the buffer).
         learning_rate: Adam learning rate.
         grad_clip: gradient-norm clip.
-        ema_beta: EMA decay of the sampling network, applied once per epoch.
-        buffer_size: FIFO replay-buffer capacity.
+        ema_beta: EMA decay of the sampling network per epoch of a ``ema_reference_epochs``-epoch run
+            (reference: 0.95 over 250 epochs).
+        ema_reference_epochs: scale the EMA to the run: the decay applied once per epoch is
+            ``ema_beta ** (ema_reference_epochs / epochs)``, so the initial weights keep the same share
+            (0.95²⁵⁰ ≈ 3e-6) after any number of epochs; ``None`` applies ``ema_beta`` as is.
+        buffer_size: largest FIFO replay-buffer capacity (reference: 10,000).
+        buffer_turnover: scale the buffer to the run: the capacity is
+            ``min(buffer_size, samples_per_epoch · epochs / buffer_turnover)`` (at least one batch), so the
+            buffer is replaced at least ``buffer_turnover`` times per run and the initial rows (prior draws or
+            offline designs) are gone by epoch ``epochs / buffer_turnover``; ``None``: ``buffer_size``. The
+            reference (1,024 × 250 into 10,000) turns over 25 times; with the default 5 its capacity is kept.
         samples_per_epoch: SDE samples added to the buffer per epoch.
         sde_steps: Euler–Maruyama steps of the reverse SDE.
         score_clip: max norm of the score during sampling.
@@ -93,7 +109,9 @@ class NEMConfig:
     learning_rate: float = 1e-3
     grad_clip: float = 0.5
     ema_beta: float = 0.95
+    ema_reference_epochs: int | None = 250
     buffer_size: int = 10_000
+    buffer_turnover: float | None = 5.0
     samples_per_epoch: int = 1024
     sde_steps: int = 1000
     score_clip: float = 1000.0
@@ -129,6 +147,25 @@ class NEMConfig:
             raise ConfigError(f"selection must be 'sample' or 'top_surrogate', got {self.selection!r}")
         if self.learning_rate <= 0 or self.grad_clip <= 0 or not 0 <= self.ema_beta < 1 or self.t0_weight < 0:
             raise ConfigError("learning_rate and grad_clip must be > 0, ema_beta in [0, 1), t0_weight ≥ 0")
+        if self.ema_reference_epochs is not None and self.ema_reference_epochs < 1:
+            raise ConfigError(f"ema_reference_epochs must be ≥ 1 or None, got {self.ema_reference_epochs}")
+        if self.buffer_turnover is not None and self.buffer_turnover <= 0:
+            raise ConfigError(f"buffer_turnover must be > 0 or None, got {self.buffer_turnover}")
+
+    @property
+    def ema_beta_per_epoch(self) -> float:
+        """The EMA decay applied after each epoch (``ema_beta`` scaled to the run length)."""
+        if self.ema_reference_epochs is None:
+            return self.ema_beta
+        return self.ema_beta ** (self.ema_reference_epochs / self.epochs)
+
+    @property
+    def buffer_capacity(self) -> int:
+        """The replay buffer's FIFO capacity (``buffer_size`` scaled to the run's samples)."""
+        if self.buffer_turnover is None:
+            return self.buffer_size
+        run = math.ceil(self.samples_per_epoch * self.epochs / self.buffer_turnover)
+        return min(self.buffer_size, max(self.batch_size, run))
 
 
 @dataclass
@@ -201,7 +238,7 @@ class NEM(Optimizer):
         else:
             lo, hi = data.space.bounds
             self.box_ = (enc.encode(lo[None], self.device)[0], enc.encode(hi[None], self.device)[0])
-        keep = torch.randperm(len(u), generator=torch.Generator().manual_seed(self.seed))[: cfg.buffer_size]
+        keep = torch.randperm(len(u), generator=torch.Generator().manual_seed(self.seed))[: cfg.buffer_capacity]
         self.sampler_ = EnergyMatchingSampler(self._residual_energy, enc.dim, cfg, device=self.device,
                                               generator=self.gen_, initial_buffer=u[keep.to(u.device)])
         self.sampler_.train()
@@ -221,6 +258,8 @@ class NEM(Optimizer):
         enc = self.surrogate_.encoder
         u = self.sampler_.sample(max(cfg.oversample * n, 1024))
         u = u[torch.isfinite(u).all(-1)]
+        with torch.no_grad():
+            self.sample_mean_prediction_ = float(self.surrogate_.predict(u).mean())
         x = enc.decode(u)
         if not enc.space.is_discrete:
             lo, hi = enc.space.bounds
@@ -237,11 +276,35 @@ class NEM(Optimizer):
         self.pred_mean_ = float(pred[order[:n]].mean())
         return x[order[:n]]
 
+    def target_mean_prediction(self, num: int = 8192) -> tuple[float, float] | None:
+        """Importance-weighted estimate of ``E_{π_T}[f̂]`` over ``num`` draws of the prior ``N(0, τ² I)``
+        (weights ``exp(−R_0)``), and the weights' ESS/num; ``None`` without a data prior. Uses its own
+        generator, so it does not move the sampler's noise."""
+        if self.config.prior_var is None:
+            return None
+        gen = torch.Generator(device=self.device).manual_seed(self.seed + 1)
+        u = torch.randn((num, self.surrogate_.encoder.dim), generator=gen, device=self.device)
+        u = u * math.sqrt(self.config.prior_var)
+        with torch.no_grad():
+            logw = -self._residual_energy(u).double()
+            w = torch.softmax(logw, 0)
+            f = self.surrogate_.predict(u).double()
+        return float((w * f).sum()), float(1.0 / (w**2).sum() / num)
+
     def diagnostics(self) -> dict:
+        """Temperature, sampler counters, the run-scaled EMA decay and buffer capacity, and (after
+        ``propose``) the pair that says whether the sampler reached π_T: the mean surrogate prediction
+        of its samples (``sample_mean_prediction``, standardized ỹ, before selection) beside the tilted
+        target's importance-weighted mean (``target_mean_prediction``; near-prior samples sit at the
+        prior's mean instead)."""
         out = {"temperature": self.temperature_, "prior_var": self.config.prior_var,
                "surrogate_train_mse": self.surrogate_.history[-1], **self.sampler_.stats()}
         if hasattr(self, "num_unique_"):
-            out.update(unique_samples=self.num_unique_, proposal_mean_prediction=self.pred_mean_)
+            out.update(unique_samples=self.num_unique_, proposal_mean_prediction=self.pred_mean_,
+                       sample_mean_prediction=self.sample_mean_prediction_)
+            est = self.target_mean_prediction()
+            if est is not None:
+                out.update(target_mean_prediction=est[0], target_mean_prediction_ess=est[1])
         return out
 
 
@@ -388,7 +451,8 @@ class EnergyMatchingSampler:
         self.net = (net if net is not None else EnergyNet(dim, config.hidden, config.num_blocks,
                                                           config.energy_head)).to(device)
         self.ema = copy.deepcopy(self.net).requires_grad_(False)
-        self.buffer = initial_buffer if initial_buffer is not None else self.prior(1024)
+        buffer = initial_buffer if initial_buffer is not None else self.prior(1024)
+        self.buffer = buffer[-config.buffer_capacity:]
         if self.bootstrap:
             kappa = config.bootstrap_kappa or config.sigma_max**2 / 16
             self.taus = bootstrap_grid(self.schedule, kappa).to(device)
@@ -398,7 +462,8 @@ class EnergyMatchingSampler:
 
     def stats(self) -> dict:
         c = self.counts
-        out = {"final_loss": self.history[-1] if self.history else None, **c}
+        out = {"final_loss": self.history[-1] if self.history else None, **c,
+               "ema_beta_per_epoch": self.cfg.ema_beta_per_epoch, "buffer_capacity": self.cfg.buffer_capacity}
         if self.bootstrap:
             out["bootstrap_acceptance"] = c["bootstrap_accepted"] / max(c["bootstrap_eligible"], 1)
             out["bootstrap_intervals"] = len(self.taus) - 1
@@ -503,6 +568,7 @@ class EnergyMatchingSampler:
         mean loss of each epoch."""
         cfg = self.cfg
         opt = torch.optim.Adam(self.net.parameters(), lr=cfg.learning_rate)
+        beta, capacity = cfg.ema_beta_per_epoch, cfg.buffer_capacity
         start = math.ceil(cfg.bootstrap_start * cfg.epochs) if self.bootstrap else cfg.epochs + 1
         for epoch in progress(range(cfg.epochs), desc="bnem" if self.bootstrap else "nem"):
             boot = self.bootstrap and epoch >= start
@@ -510,7 +576,7 @@ class EnergyMatchingSampler:
             self.history.append(float(np.mean(losses)))
             with torch.no_grad():
                 for p_ema, p in zip(self.ema.parameters(), self.net.parameters()):
-                    p_ema.mul_(cfg.ema_beta).add_(p, alpha=1 - cfg.ema_beta)
+                    p_ema.mul_(beta).add_(p, alpha=1 - beta)
             new = self.sample(cfg.samples_per_epoch)
             new = new[torch.isfinite(new).all(-1)]
             if self.buffer_energy_max is not None:
@@ -518,7 +584,7 @@ class EnergyMatchingSampler:
             self.counts["buffer_added"] += len(new)
             if self.prior_refresh > 0:
                 new = torch.cat([new, self.prior(int(round(self.prior_refresh * cfg.samples_per_epoch)))])
-            self.buffer = torch.cat([self.buffer, new])[-cfg.buffer_size:]
+            self.buffer = torch.cat([self.buffer, new])[-capacity:]
             if callback is not None:
                 callback(epoch, self)
         return self.history

@@ -29,6 +29,27 @@ def levy(x: np.ndarray) -> np.ndarray:
     return head + mid + tail
 
 
+def branin_gradient(x: np.ndarray) -> np.ndarray:
+    """Gradient ``[n, 2]`` of :func:`branin`."""
+    x1, x2 = x[:, 0].astype(np.float64), x[:, 1].astype(np.float64)
+    b, c, t = 5.1 / (4 * np.pi**2), 5 / np.pi, 1 / (8 * np.pi)
+    a = x2 - b * x1**2 + c * x1 - 6
+    return np.stack([2 * a * (c - 2 * b * x1) - 10 * (1 - t) * np.sin(x1), 2 * a], axis=1)
+
+
+def levy_gradient(x: np.ndarray) -> np.ndarray:
+    """Gradient ``[n, d]`` of :func:`levy`."""
+    w = 1 + (np.asarray(x, np.float64) - 1) / 4
+    g = np.zeros_like(w)
+    g[:, 0] = np.pi * np.sin(2 * np.pi * w[:, 0])
+    m = w[:, :-1]
+    g[:, :-1] += 2 * (m - 1) * (1 + 10 * np.sin(np.pi * m + 1) ** 2) + 10 * np.pi * (m - 1) ** 2 * np.sin(
+        2 * (np.pi * m + 1))
+    z = w[:, -1]
+    g[:, -1] += 2 * (z - 1) * (1 + np.sin(2 * np.pi * z) ** 2) + 2 * np.pi * (z - 1) ** 2 * np.sin(4 * np.pi * z)
+    return g / 4
+
+
 class SampledTask(Task):
     """A closed-form task whose full dataset is a fixed sample, of which the training set is a part.
 
@@ -91,6 +112,10 @@ class Branin(SampledTask):
     def _score(self, x: np.ndarray) -> np.ndarray:
         return -branin(x)
 
+    def gradient(self, x: np.ndarray) -> np.ndarray:
+        """Exact gradient of the score −Branin."""
+        return -branin_gradient(np.asarray(x, np.float64))
+
 
 class Levy(SampledTask):
     """Negative Levy in 60 dimensions on ``[-10, 10]^60``, the Levy task of DEMO.
@@ -120,6 +145,10 @@ class Levy(SampledTask):
 
     def _score(self, x: np.ndarray) -> np.ndarray:
         return -levy(np.clip(x, -10.0 + self.eps, 10.0 - self.eps)).astype(np.float32)
+
+    def gradient(self, x: np.ndarray) -> np.ndarray:
+        """Exact gradient of the score −Levy inside the box (the oracle's clipping is ignored)."""
+        return -levy_gradient(np.asarray(x, np.float64))
 
 
 def spiral_points(n: int, rng: np.random.Generator, noise: float = 1.0) -> np.ndarray:

@@ -125,3 +125,35 @@ def test_optimizer_diagnostics_are_stored_as_json(tmp_path):
     assert rec["status"] == "ok"
     assert rec["diagnostics"]["optimizer"] == {"spearman": 0.5, "hist": [0, 1, 2], "bad": None}
     assert json.loads(open(rec["_path"]).read())["diagnostics"]["optimizer"]["hist"] == [0, 1, 2]
+
+
+def test_surrogate_gradient_agreement_is_recorded_after_the_run(tmp_path):
+    """The harness compares ``opt.surrogate_gradient`` at the top-Q offline designs with Task.gradient."""
+    from mbo.core import Optimizer
+    from mbo.tasks.synthetic import branin_gradient
+
+    class Exact(Optimizer):
+        name = "exact-grad"
+        flip = 1.0
+
+        def fit(self, data):
+            self.data_ = data
+
+        def propose(self, n):
+            return self.data_.top(n)[0]
+
+        def surrogate_gradient(self, x):
+            return -self.flip * 3.0 * branin_gradient(x)
+
+    rec = mbo.run("branin", Exact, seed=0, budget=8, results_dir=tmp_path)
+    sg = rec["diagnostics"]["surrogate_gradient"]
+    assert sg["num_points"] == 8 and sg["sign_agreement"] == 1.0 and sg["cosine_mean"] == pytest.approx(1.0)
+
+    class Flipped(Exact):
+        name = "flipped-grad"
+        flip = -1.0
+
+    sg = mbo.run("branin", Flipped, seed=0, budget=8, results_dir=tmp_path)["diagnostics"]["surrogate_gradient"]
+    assert sg["sign_agreement"] == 0.0 and sg["cosine_max"] == pytest.approx(-1.0)
+    rec = mbo.run("branin", "random", seed=0, budget=8, results_dir=tmp_path)   # no surrogate: no entry
+    assert "surrogate_gradient" not in rec["diagnostics"]

@@ -102,6 +102,18 @@ class DesignEncoder:
             flat = self.scaler.transform(flat)
         return torch.as_tensor(flat, dtype=torch.float32, device=device)
 
+    def input_gradient(self, fn, x: np.ndarray, device: torch.device | str = "cpu") -> np.ndarray:
+        """``∇_x fn(encode(x))`` ``[n, d]`` at continuous designs ``x``, through the z-scoring (float64).
+
+        ``fn`` maps encoded designs ``[n, d]`` to per-row values ``[n]`` (e.g. a surrogate's prediction)."""
+        if self.space.is_discrete:
+            raise ValueError("input_gradient needs continuous designs (discrete designs have no raw-x gradient)")
+        with torch.enable_grad():
+            xt = torch.as_tensor(np.asarray(x, np.float32), device=device).requires_grad_(True)
+            u = self.scaler.transform(xt) if self.scaler is not None else xt
+            (grad,) = torch.autograd.grad(fn(u).reshape(-1).sum(), xt)
+        return grad.detach().cpu().numpy().astype(np.float64)
+
     def decode(self, u: torch.Tensor | np.ndarray) -> np.ndarray:
         """Vectors ``[n, d]`` → designs (int64 tokens, or float32)."""
         u = u.detach().cpu().numpy() if isinstance(u, torch.Tensor) else np.asarray(u, np.float32)

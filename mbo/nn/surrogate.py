@@ -53,7 +53,7 @@ def fit_regressor(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs:
                   generator: torch.Generator | None = None, desc: str = "surrogate",
                   loss: Callable[..., torch.Tensor] = mse_loss, extras: Sequence[torch.Tensor] = (),
                   optimizer: torch.optim.Optimizer | None = None, adam_eps: float = 1e-8,
-                  lr_schedule: str = "constant") -> list[float]:
+                  lr_schedule: str = "constant", on_epoch_end: Callable[[int], None] | None = None) -> list[float]:
     """Minimize ``loss(model(x), y, *extras)`` with Adam minibatches (default: mean squared error).
 
     Args:
@@ -73,6 +73,7 @@ def fit_regressor(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs:
         adam_eps: Adam's ε (Keras uses 1e-7, PyTorch 1e-8).
         lr_schedule: ``"constant"``, or ``"cosine"``: epoch ``e`` of ``E`` uses
             ``learning_rate · (1 + cos(π e / E)) / 2`` (DEMO's reference surrogate).
+        on_epoch_end: called with the epoch index after each epoch's last update (e.g. checkpoint selection).
 
     Returns:
         The mean training loss of each epoch.
@@ -90,6 +91,8 @@ def fit_regressor(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs:
         opt.zero_grad(set_to_none=True)
         value.backward()
         opt.step()
+        if on_epoch_end is not None and (batch + 1) * batch_size >= x.shape[0]:
+            on_epoch_end(epoch)
         return value.item()
 
     model.train()

@@ -179,3 +179,40 @@ def test_end_to_end_smoke_run(task_cls, tmp_path):
     assert diag["resolved"] == {"surrogate_lr": 1e-3, "surrogate_epochs": 3, "diffusion_epochs": 3}
     if not task_cls.space.is_discrete:
         assert diag["box_returned"]["rows_outside"] == rec["num_clipped"]
+
+
+def test_surrogate_gradient_is_the_raw_x_gradient_of_the_stage1_surrogate(fitted_continuous):
+    """∇_x f(u(x)) = ∇_u f / std (the encoder z-scores x); the sign follows the ascent's direction."""
+    data, opt = fitted_continuous
+    x = data.top(5)[0]
+    grad = opt.surrogate_gradient(x)
+    u = opt.encoder_.encode(x).requires_grad_(True)
+    (g_u,) = torch.autograd.grad(opt._predict(u).sum(), u)
+    np.testing.assert_allclose(grad, g_u.numpy() / opt.encoder_.scaler.std, rtol=1e-5, atol=1e-7)
+    assert grad.shape == x.shape and grad.dtype == np.float64
+
+
+def test_released_profile_shares_the_models_across_seeds_and_keeps_the_best_pearson_checkpoint():
+    released = DEMO.Config(**DEMO.profiles["released"])
+    assert (released.model_seed, released.surrogate_epochs, released.surrogate_checkpoint, released.condition) == (
+        123, 2000, "best_train_pearson", 1.5)
+    data = TinyContinuous().offline_data()
+    small = {**SMOKE, "edit": False, "surrogate_epochs": 6, "surrogate_lr": 3e-2,
+             "surrogate_checkpoint": "best_train_pearson", "model_seed": 123}
+    runs = []
+    for seed in (0, 1):
+        opt = DEMO(DEMO.Config(**small), seed=seed)
+        opt.fit(data)
+        runs.append(opt)
+    for a, b in zip(runs[0].surrogate_.parameters(), runs[1].surrogate_.parameters()):
+        torch.testing.assert_close(a, b)                       # model_seed, not the run seed, makes the models
+    opt = runs[0]
+    assert len(opt.surrogate_pearson_) == 6 and opt.surrogate_best_epoch_ == int(np.argmax(opt.surrogate_pearson_))
+    u, y = opt.encoder_.encode(data.x), torch.as_tensor(opt.y_scaler_.transform(data.y))
+    with torch.no_grad():
+        kept = float(torch.corrcoef(torch.stack([opt._predict(u), y]))[0, 1])
+    assert kept == pytest.approx(max(opt.surrogate_pearson_), abs=1e-5)   # the kept weights are the best epoch's
+    opt.propose(4)
+    assert opt.diagnostics()["surrogate_best_epoch"] == opt.surrogate_best_epoch_
+    with pytest.raises(ConfigError, match="surrogate_checkpoint"):
+        DEMO.Config(surrogate_checkpoint="best")

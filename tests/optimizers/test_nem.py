@@ -152,11 +152,13 @@ def test_optimizer_logs_temperature_and_prior_and_moves_towards_higher_predictio
     with torch.no_grad():
         pred_data = opt.surrogate_.predict(opt.surrogate_.encoder.encode(data.x)).mean()
     assert diag["proposal_mean_prediction"] > float(pred_data)      # the tilt exp(f̂/T) shifts the samples up
+    assert np.isfinite(diag["sample_mean_prediction"]) and np.isfinite(diag["target_mean_prediction"])
+    assert 0 < diag["target_mean_prediction_ess"] <= 1
 
 
 def test_buffer_energy_filter_and_prior_refresh():
     cfg = NEMConfig(**{**NEM.profiles["smoke"], "prior_var": None, "sigma_max": 1.0, "epochs": 1,
-                       "samples_per_epoch": 40})
+                       "samples_per_epoch": 40, "buffer_turnover": None})
     gen = torch.Generator().manual_seed(0)
     sampler = EnergyMatchingSampler(lambda u: (u**2).sum(-1) * 1e3, 2, cfg, device="cpu", generator=gen,
                                     buffer_energy_max=1.0, prior_refresh=0.5)
@@ -164,3 +166,58 @@ def test_buffer_energy_filter_and_prior_refresh():
     sampler.train()
     added = sampler.counts["buffer_added"]
     assert added < 40 and len(sampler.buffer) == start + added + 20   # filtered SDE samples, plus 20 prior draws
+
+
+def test_ema_and_buffer_scale_with_the_run_length():
+    """Per-epoch β = 0.95^(250/epochs) leaves the initial weights the reference's share 0.95²⁵⁰ after any
+    run; the buffer holds ``samples_per_epoch · epochs / turnover`` rows, capped by ``buffer_size``."""
+    for epochs in (10, 30, 250, 1000):
+        cfg = NEMConfig(epochs=epochs)
+        assert cfg.ema_beta_per_epoch ** epochs == pytest.approx(0.95**250, rel=1e-9)
+    assert NEMConfig(epochs=250).ema_beta_per_epoch == pytest.approx(0.95)
+    assert NEMConfig(epochs=30, ema_reference_epochs=None).ema_beta_per_epoch == 0.95
+    assert NEMConfig().buffer_capacity == 10_000                              # reference: 1024 × 250 into 10,000
+    assert NEMConfig(epochs=30, samples_per_epoch=256, batch_size=128).buffer_capacity == 1536
+    assert NEMConfig(epochs=2, samples_per_epoch=8, batch_size=32).buffer_capacity == 32   # at least a batch
+    assert NEMConfig(epochs=30, samples_per_epoch=256, buffer_turnover=None).buffer_capacity == 10_000
+    with pytest.raises(ConfigError, match="buffer_turnover"):
+        NEMConfig(buffer_turnover=0.0)
+    with pytest.raises(ConfigError, match="ema_reference_epochs"):
+        NEMConfig(ema_reference_epochs=0)
+
+
+def test_sampler_applies_the_scaled_ema_and_drops_the_initial_rows_by_epochs_over_turnover():
+    cfg = NEMConfig(**{**NEM.profiles["smoke"], "prior_var": None, "sigma_max": 1.0, "epochs": 4,
+                       "samples_per_epoch": 16, "batch_size": 8, "buffer_turnover": 2.0})
+    assert cfg.buffer_capacity == 32
+    gen = torch.Generator().manual_seed(0)
+    initial = torch.full((100, 2), 50.0)                               # marked rows, far from any sample
+    sampler = EnergyMatchingSampler(lambda u: (u**2).sum(-1), 2, cfg, device="cpu", generator=gen,
+                                    initial_buffer=initial)
+    assert len(sampler.buffer) == 32
+    prev = [p.detach().clone() for p in sampler.ema.parameters()]
+    seen = []
+
+    def check(epoch, s):
+        beta = cfg.ema_beta_per_epoch
+        for p_ema, p_old, p in zip(s.ema.parameters(), prev, s.net.parameters()):
+            torch.testing.assert_close(p_ema, beta * p_old + (1 - beta) * p)
+            p_old.copy_(p_ema)
+        seen.append(int((s.buffer == 50.0).all(-1).sum()))
+
+    sampler.train(callback=check)
+    assert seen == [16, 0, 0, 0]                     # gone by epoch epochs / turnover = 2
+    assert sampler.stats()["buffer_capacity"] == 32
+
+
+def test_target_mean_prediction_matches_the_tilted_gaussian():
+    """f̂(u) = aᵀu, prior N(0, τ² I), T: π_T = N(τ² a / T, τ² I), so E_π[f̂] = τ²‖a‖²/T."""
+    from types import SimpleNamespace
+
+    a, tau2, temp = torch.tensor([0.6, -0.3, 0.2]), 1.0, 0.8
+    opt = NEM(NEMConfig(prior_var=tau2), seed=0)
+    opt.surrogate_ = SimpleNamespace(predict=lambda u: u @ a, encoder=SimpleNamespace(dim=3))
+    opt.temperature_, opt.box_ = temp, None
+    est, ess = opt.target_mean_prediction(num=200_000)
+    assert est == pytest.approx(tau2 * float(a @ a) / temp, rel=0.03)
+    assert 0.3 < ess < 1

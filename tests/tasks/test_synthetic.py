@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mbo.tasks.synthetic import Branin, Levy
+from mbo.tasks.synthetic import Branin, Levy, branin, levy
 
 
 def test_branin_optima_and_protocol():
@@ -31,3 +31,28 @@ def test_levy_agrees_with_bayeso_benchmarks():
     bb = pytest.importorskip("bayeso_benchmarks", reason="bayeso-benchmarks is in the test extra")
     x = Levy()._full[0][:50].astype(np.float64)
     np.testing.assert_allclose(-Levy().score(x), bb.Levy(60).output(x).ravel(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("cls,fn", [(Branin, branin), (Levy, levy)])
+def test_gradient_matches_finite_differences_of_the_score(cls, fn):
+    """Task.gradient is the gradient of the maximized score −f (central differences in float64)."""
+    task = cls()
+    rng = np.random.default_rng(0)
+    lo, hi = task.space.bounds
+    x = lo + (hi - lo) * rng.uniform(0.05, 0.95, size=(6, task.space.dim))
+    grad = task.gradient(x)
+    assert grad.shape == x.shape
+    h = 1e-5
+    for j in range(task.space.dim):
+        e = np.zeros_like(x)
+        e[:, j] = h
+        fd = (fn(x - e) - fn(x + e)) / (2 * h)
+        np.testing.assert_allclose(grad[:, j], fd, rtol=1e-5, atol=1e-6)
+
+
+def test_gradient_is_oracle_information_closed_during_an_optimizer_phase():
+    from mbo.core import sealed_oracle
+    from mbo.errors import OracleAccessError
+
+    with pytest.raises(OracleAccessError, match="gradient"), sealed_oracle("propose"):
+        Branin().gradient(np.zeros((1, 2)))
