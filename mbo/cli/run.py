@@ -49,6 +49,19 @@ def _profile_line(spec, device) -> str:
     return line
 
 
+def _estimate_first(specs, results_dir, force) -> bool:
+    """A paper-profile (or slow) run on a CPU prints its estimate before it starts, unless every seed is stored."""
+    from mbo.harness import finished
+    from mbo.nn.device import resolve_device
+
+    spec = specs[0]
+    cls, profile = spec.optimizer_cls, spec.profile or "paper"
+    if not getattr(cls.Config, "__dataclass_fields__", None) or resolve_device(spec.device).type != "cpu" \
+            or (profile != "paper" and profile not in cls.slow_on_cpu):
+        return False
+    return force or any(finished(s, results_dir) is None for s in specs)
+
+
 @click.command("run")
 @click.option("--task", "-t", required=True, help="Task name, module:Class or file.py:Class.")
 @click.option("--optimizer", "-o", required=True, help="Optimizer name, module:Class or file.py:Class.")
@@ -58,13 +71,17 @@ def _profile_line(spec, device) -> str:
 @click.option("--profile", default=None, help="Named preset of the optimizer (quick, paper, ...).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config field (repeatable).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--precision", default="fp32", show_default=True,
+              help="fp32, or bf16: fit and propose under torch.autocast (the label says [bf16]).")
 @click.option("--label", default=None, help="Name of this configuration in leaderboards (cached runs too).")
 @click.option("--force", is_flag=True, help="Re-run even if a finished record exists.")
+@click.option("--estimate", is_flag=True,
+              help="Only print the projected fit and propose time here (a few real steps of each loop); no record.")
 @options.data_dir
 @options.results_dir
 @options.quiet
-def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, label, force, data_dir,
-            results_dir, quiet):
+def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, precision, label, force, estimate,
+            data_dir, results_dir, quiet):
     """Train one optimizer on a task's offline data, score Q candidates, store the record."""
     from mbo.config import parse_assignments
     from mbo.errors import ConfigError
@@ -80,11 +97,17 @@ def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, label, 
     seed_list = parse_seeds(seeds) if seeds is not None else [seed or 0]
     overrides = parse_assignments(sets)
     specs = [plan(task, optimizer, seed=s, budget=budget, profile=profile, overrides=overrides,
-                  device=device, data_dir=data_dir, label=label) for s in seed_list]
+                  device=device, data_dir=data_dir, label=label, precision=precision) for s in seed_list]
     prepare(resolve_results(results_dir))  # an unwritable results folder fails before any training
     if specs[0].profile_note:
         click.echo(f"note: {specs[0].profile_note}", err=True)
     click.echo(_profile_line(specs[0], resolve_device(device)))
+    if estimate or _estimate_first(specs, results_dir, force):
+        from mbo.cost import estimate_run, format_estimate
+
+        click.echo(format_estimate(specs[0], estimate_run(specs[0])))
+        if estimate:
+            return
     done = []
     for spec in specs:
         rec = execute(spec, results_dir, force=force)
