@@ -127,7 +127,7 @@ def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, precisi
         raise SystemExit(1)
 
 
-def _check_sweep(task_names, opt_names, overrides, seeds, budget, profile, device, data_dir, root):
+def _check_sweep(task_names, opt_names, overrides, seeds, budget, profile, device, data_dir, root, precision="fp32"):
     """Validate a sweep's whole grid before any run: names, profile, keys, values, device, results folder.
 
     Returns:
@@ -154,7 +154,7 @@ def _check_sweep(task_names, opt_names, overrides, seeds, budget, profile, devic
     for t in task_names:
         for o in opt_names:
             plan(t, o, seed=seeds[0], budget=budget, profile=profile, overrides=dict(per_opt[o]),
-                 device=device, data_dir=data_dir)
+                 device=device, data_dir=data_dir, precision=precision)
     prepare(root)
     return per_opt
 
@@ -188,12 +188,14 @@ def _check_sweep(task_names, opt_names, overrides, seeds, budget, profile, devic
               help="submitit's folder for job files and logs, on a file system the nodes share "
                    "[default: <results-dir>/slurm].")
 @click.option("--device", default="auto", show_default=True)
+@click.option("--precision", default="fp32", show_default=True, help="fp32, or bf16 (torch.autocast; labelled).")
 @click.option("--force", is_flag=True)
 @options.data_dir
 @options.results_dir
 @options.quiet
 def sweep_cmd(tasks, optimizers, seeds, budget, profile, sets, executor, jobs, cpus_per_run, gpus_per_run,
-              slurm_partition, slurm_time, slurm_mem_gb, slurm_folder, device, force, data_dir, results_dir, quiet):
+              slurm_partition, slurm_time, slurm_mem_gb, slurm_folder, device, precision, force, data_dir,
+              results_dir, quiet):
     """Run every (task, optimizer, seed) of a grid; finished runs are skipped, so it resumes.
 
     Workers return each record to this process, which writes it: a cluster needs no shared results
@@ -214,9 +216,9 @@ def sweep_cmd(tasks, optimizers, seeds, budget, profile, sets, executor, jobs, c
     seed_list = parse_seeds(seeds)
     root = str(resolve_results(results_dir).resolve())
     per_opt = _check_sweep(task_names, opt_names, parse_assignments(sets), seed_list, budget, profile, device,
-                           data_dir, root)
+                           data_dir, root, precision)
     jobs_all = [Job(portable_name(t), portable_name(o), s, budget, profile, per_opt[o], device, data_dir, root,
-                    force)
+                    force, precision)
                 for t in task_names for o in opt_names for s in seed_list]
     runner = make_executor(executor, jobs=jobs, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run,
                            slurm_folder=slurm_folder or os.path.join(root, "slurm"),
