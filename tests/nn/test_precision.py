@@ -58,3 +58,12 @@ def test_bf16_smoke_run(tmp_path):
     assert rec["status"] == "ok", rec.get("error")
     assert rec["precision"] == "bf16" and rec["label"] == "grad-ascent[quick,epochs=2,num_steps=5,bf16]"
     assert "bf16" in rec["_path"]
+
+
+def test_sweep_jobs_carry_precision():
+    from mbo.sweep import Job, _plan
+
+    job = Job("tests/conftest.py:TinyContinuous", "grad-ascent", 0, 8, "quick", (), "cpu", None, "unused", False,
+              "bf16")
+    spec = _plan(job)
+    assert spec.precision == "bf16" and spec.label == "grad-ascent[quick,bf16]"
