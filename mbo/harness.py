@@ -43,11 +43,12 @@ class RunSpec:
     label: str
     profile_note: str | None = None
     code_hash: str = ""
+    precision: str = "fp32"
 
     @property
     def run_id(self) -> str:
         return store.run_id(self.task.name, self.optimizer_name, config_dict(self.config), self.seed,
-                            self.budget, self.task.data_version)
+                            self.budget, self.task.data_version, self.precision)
 
 
 def make_task(name: str | type | Task, data_dir: str | None = None) -> Task:
@@ -93,21 +94,22 @@ def make_optimizer(name_or_class: str | type, profile: str | None = None, seed: 
     return cls(config=config, seed=seed, device=resolve_device(device))
 
 
-def default_label(name: str, profile: str | None, overrides: dict[str, Any]) -> str:
-    """How a configured optimizer is named in leaderboards, e.g. ``n2ce[quick,M=10]``."""
+def default_label(name: str, profile: str | None, overrides: dict[str, Any], precision: str = "fp32") -> str:
+    """How a configured optimizer is named in leaderboards, e.g. ``n2ce[quick,M=10]``, ``grad-ascent[bf16]``."""
     parts = ([profile] if profile and profile != "paper" else []) + [f"{k}={v}" for k, v in sorted(overrides.items())]
+    parts += [precision] if precision != "fp32" else []
     return f"{name}[{','.join(parts)}]" if parts else name
 
 
 def plan(task: str | Task, optimizer: str | type, *, seed: int = 0, budget: int = 128,
          profile: str | None = None, overrides: dict[str, Any] | None = None, device: str = "auto",
-         data_dir: str | None = None, label: str | None = None) -> RunSpec:
-    """Resolve names, config and device into a :class:`RunSpec` (cheap: no data is read).
+         data_dir: str | None = None, label: str | None = None, precision: str = "fp32") -> RunSpec:
+    """Resolve names, config, device and precision into a :class:`RunSpec` (cheap: no data is read).
 
     Raises:
-        MBOError: unknown names, profile or config key, a bad value, an unavailable device.
+        MBOError: unknown names, profile or config key, a bad value, an unavailable device or precision.
     """
-    from mbo.nn.device import resolve_device
+    from mbo.nn.device import check_precision, resolve_device
 
     if budget < 1:
         raise ConfigError(f"budget must be a positive integer, got {budget}")
@@ -118,22 +120,26 @@ def plan(task: str | Task, optimizer: str | type, *, seed: int = 0, budget: int 
     cls = optimizer_class(optimizer)
     config, note = resolve_config(cls, profile, overrides)
     resolve_device(device)  # --device cuda on a machine without one fails here, before any work
+    check_precision(precision, device)
     name = cls.name or cls.__name__
     applied = profile if profile in (cls.profiles or {}) else None  # "paper" or nothing to tune: the defaults
-    label = _marked(label, applied) if label else default_label(name, applied, overrides)
     return RunSpec(task_obj, cls, name, config, applied, overrides, int(seed), int(budget), device,
-                   label, note, code_hash(cls, type(task_obj)))
+                   _marked(label, applied, precision) if label else default_label(name, applied, overrides, precision),
+                   note, code_hash(cls, type(task_obj)), precision)
 
 
-def _marked(label: str, profile: str | None) -> str:
-    """A ``--label`` keeps the ``[quick]`` marker: ``mine`` → ``mine[quick]``, ``mine[v2]`` → ``mine[v2,quick]``."""
-    if profile != "quick":
-        return label
+def _marked(label: str, profile: str | None, precision: str = "fp32") -> str:
+    """A ``--label`` keeps the ``[quick]`` and ``[bf16]`` markers: ``mine`` → ``mine[quick]``,
+    ``mine[v2]`` → ``mine[v2,quick]``."""
+    marks = [m for m, on in (("quick", profile == "quick"), ("bf16", precision == "bf16")) if on]
     head, bracket, inside = label.partition("[")
-    if bracket and label.endswith("]"):
-        parts = inside[:-1].split(",")
-        return label if "quick" in parts else f"{head}[{','.join(parts + ['quick'])}]"
-    return f"{label}[quick]"
+    parts = inside[:-1].split(",") if bracket and label.endswith("]") else []
+    if not (bracket and label.endswith("]")):
+        head = label
+    missing = [m for m in marks if m not in parts]
+    if not missing:
+        return label
+    return f"{head}[{','.join(parts + missing)}]"
 
 
 def cached(spec: RunSpec, root: Path) -> tuple[dict[str, Any] | None, Path | None]:
@@ -205,19 +211,19 @@ def save(record: dict[str, Any], results_dir: str | Path | None = None) -> dict[
 def run(task: str | Task, optimizer: str | type, seed: int = 0, budget: int = 128,
         results_dir: str | Path | None = None, *, profile: str | None = None,
         overrides: dict[str, Any] | None = None, device: str = "auto", data_dir: str | None = None,
-        force: bool = False, label: str | None = None) -> dict[str, Any]:
+        force: bool = False, label: str | None = None, precision: str = "fp32") -> dict[str, Any]:
     """Train ``optimizer`` on ``task``'s offline data, score ``budget`` candidates, store the record.
 
     Returns:
         The run record (a dict; see ARCHITECTURE.md, "Run record").
     """
     spec = plan(task, optimizer, seed=seed, budget=budget, profile=profile, overrides=overrides,
-                device=device, data_dir=data_dir, label=label)
+                device=device, data_dir=data_dir, label=label, precision=precision)
     return execute(spec, results_dir, force)
 
 
 def _run(spec: RunSpec, rid: str) -> dict[str, Any]:
-    from mbo.nn.device import resolve_device, seed_everything
+    from mbo.nn.device import autocast, resolve_device, seed_everything
 
     task = spec.task
     rec: dict[str, Any] = {
@@ -225,7 +231,8 @@ def _run(spec: RunSpec, rid: str) -> dict[str, Any]:
         "optimizer": spec.optimizer_name, "label": spec.label, "profile": spec.profile,
         "profile_note": spec.profile_note, "overrides": spec.overrides,
         "config": config_dict(spec.config), "seed": spec.seed, "budget": spec.budget,
-        "data_version": task.data_version, "code_hash": spec.code_hash, "status": "failed", "error": None,
+        "data_version": task.data_version, "code_hash": spec.code_hash, "precision": spec.precision,
+        "status": "failed", "error": None,
         "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "versions": _versions(), "git_commit": _git_commit(), "host": platform.node(),
         "timings": {}, "num_clipped": 0,
@@ -249,11 +256,11 @@ def _run(spec: RunSpec, rid: str) -> dict[str, Any]:
         with sealed_oracle("__init__"):  # the optimizer's code never reaches an oracle
             opt = spec.optimizer_cls(config=spec.config, seed=spec.seed, device=device)
         t = time.perf_counter()
-        with sealed_oracle("fit"):
+        with sealed_oracle("fit"), autocast(device, spec.precision):
             opt.fit(data)
         rec["timings"]["fit"] = time.perf_counter() - t
         t = time.perf_counter()
-        with sealed_oracle("propose"):
+        with sealed_oracle("propose"), autocast(device, spec.precision):
             cands = opt.propose(spec.budget)
         rec["timings"]["propose"] = time.perf_counter() - t
         cands, clipped = task.space.check(cands, n=spec.budget)

@@ -42,10 +42,14 @@ def default_results_dir() -> Path:
     return Path(base) / "mbo" / "results"
 
 
-def run_id(task: str, optimizer: str, config: dict, seed: int, budget: int, data_version: str) -> str:
-    """Stable hash of everything that determines a run's outcome."""
-    key = json.dumps({"task": task, "optimizer": optimizer, "config": config, "seed": seed,
-                      "budget": budget, "data": data_version}, sort_keys=True, default=str)
+def run_id(task: str, optimizer: str, config: dict, seed: int, budget: int, data_version: str,
+           precision: str = "fp32") -> str:
+    """Stable hash of everything that determines a run's outcome (fp32 runs keep their pre-precision ids)."""
+    fields = {"task": task, "optimizer": optimizer, "config": config, "seed": seed, "budget": budget,
+              "data": data_version}
+    if precision != "fp32":
+        fields["precision"] = precision
+    key = json.dumps(fields, sort_keys=True, default=str)
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 

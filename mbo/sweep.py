@@ -33,6 +33,7 @@ class Job:
     data_dir: str | None
     results_dir: str
     force: bool
+    precision: str = "fp32"
 
 
 def portable_name(name: str) -> str:
@@ -96,7 +97,7 @@ def _plan(job: Job):
     from mbo.harness import plan
 
     return plan(job.task, job.optimizer, seed=job.seed, budget=job.budget, profile=job.profile,
-                overrides=dict(job.overrides), device=job.device, data_dir=job.data_dir)
+                overrides=dict(job.overrides), device=job.device, data_dir=job.data_dir, precision=job.precision)
 
 
 def pending(jobs: list[Job]) -> tuple[list[Job], int]:

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from mbo.core import OfflineData, Optimizer
+from mbo.cost import metered
 from mbo.errors import ConfigError, require
 from mbo.nn import DesignEncoder, Standardizer
 from mbo.nn.pnn import PNNEnsemble, bootstrap_split, fit_ensemble
@@ -170,7 +171,7 @@ class CMAES(Optimizer):
         opts = {"verbose": -9, "maxiter": self.config.max_iterations}
         strategies = [cma.CMAEvolutionStrategy(u, self.config.sigma, {**opts, "seed": self.seed * 1000 + i + 1})
                       for i, u in enumerate(u0)]
-        for _ in range(self.config.max_iterations):
+        for _ in metered(range(self.config.max_iterations), "cma-es"):
             live = [es for es in strategies if not es.stop()]
             if not live:
                 break
@@ -404,7 +405,7 @@ class BOqEI(Optimizer):
         bounds = torch.stack([u.min(0).values, u.max(0).values]).to(dt)
         gen = torch.Generator(device=u.device).manual_seed(self.seed + 1)
         state = None
-        for round_ in range(cfg.rounds):
+        for round_ in metered(range(cfg.rounds), "bo round"):
             gp = SingleTaskGP(xs, ys, train_Yvar=torch.full_like(ys, cfg.noise_std ** 2),
                               covar_module=get_matern_kernel_with_gamma_prior(xs.shape[-1]),
                               outcome_transform=None, input_transform=None)

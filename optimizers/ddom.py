@@ -53,7 +53,7 @@ from mbo.core import OfflineData, Optimizer
 from mbo.diffusion import VPSDE, drop_condition, dsm_loss, guided_score, reverse_sde
 from mbo.errors import ConfigError
 from mbo.nn import DesignEncoder, Standardizer, mlp
-from mbo.progress import progress
+from mbo.cost import metered
 
 
 @dataclass
@@ -255,12 +255,12 @@ def _train(score, net: nn.Module, sde: VPSDE, x: torch.Tensor, y: torch.Tensor, 
     n = x.shape[0]
     history = []
     net.train()
-    for epoch in progress(range(cfg.epochs), desc="ddom"):
+    for epoch in metered(range(cfg.epochs), "ddom epoch"):
         for group in opt.param_groups:
             group["lr"] = cfg.learning_rate * min(1.0, (epoch + 1) / max(cfg.warmup_epochs, 1))
         perm = torch.randperm(n, generator=gen, device=x.device)
         total = 0.0
-        for start in range(0, n, cfg.batch_size):
+        for start in metered(range(0, n, cfg.batch_size), "ddom step"):
             idx = perm[start:start + cfg.batch_size]
             y_c = drop_condition(y[idx], cfg.condition_dropout, generator=gen)
 
@@ -270,6 +270,6 @@ def _train(score, net: nn.Module, sde: VPSDE, x: torch.Tensor, y: torch.Tensor, 
             loss.backward()
             opt.step()
             total += loss.item() * len(idx)
-        history.append(total / n)
+        history.append(total / n)  # under mbo.cost.estimating, a partial epoch's sum over n
     net.eval()
     return history

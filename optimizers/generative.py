@@ -35,7 +35,7 @@ from mbo.nn import Standardizer
 from mbo.nn.pnn import (KERAS_LEAKY_SLOPE, LogStdBounds, PNNEnsemble, body, bootstrap_split, fit_ensemble,
                         keras_adam, keras_init_)
 from mbo.nn.surrogate import fit_regressor, minibatch_loop, training_spearman
-from mbo.progress import progress
+from mbo.cost import metered
 
 
 def nearest_percentile(values: torch.Tensor, q: float) -> float:
@@ -169,7 +169,7 @@ class REINFORCE(Optimizer):
             self.policy_ = nn.Parameter(top.mean(0))
         batch = cfg.samples_per_iteration or (256 if td.discrete else 2048)
         opt = keras_adam([self.policy_], cfg.policy_lr)
-        for _ in progress(range(cfg.iterations), desc="reinforce"):
+        for _ in metered(range(cfg.iterations), "reinforce"):
             dist = self._dist()
             x = dist.sample((batch,))
             with torch.no_grad():
@@ -329,7 +329,7 @@ class CbAS(Optimizer):
         self.q_ = q = self._vae()
         q.load_state_dict(p.state_dict())
         q_opt = keras_adam(q.parameters(), cfg.vae_lr)  # its state carries over between rounds
-        for round_ in progress(range(cfg.rounds), desc=self.name):
+        for round_ in metered(range(cfg.rounds), self.name):
             x, w = self.round_samples()
             keep = torch.as_tensor(rng.permutation(len(w))[min(cfg.val_size, len(w) - 1):], device=self.device)
             self._train_vae(q, x[keep], w[keep], q_opt, cfg.round_epochs)

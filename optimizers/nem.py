@@ -49,7 +49,7 @@ from mbo.core import OfflineData, Optimizer
 from mbo.diffusion.ve import SCHEDULES, VESchedule, ve_reverse_sde
 from mbo.errors import ConfigError
 from mbo.nn.surrogate import Surrogate
-from mbo.progress import progress
+from mbo.cost import metered
 
 
 @dataclass
@@ -570,9 +570,9 @@ class EnergyMatchingSampler:
         opt = torch.optim.Adam(self.net.parameters(), lr=cfg.learning_rate)
         beta, capacity = cfg.ema_beta_per_epoch, cfg.buffer_capacity
         start = math.ceil(cfg.bootstrap_start * cfg.epochs) if self.bootstrap else cfg.epochs + 1
-        for epoch in progress(range(cfg.epochs), desc="bnem" if self.bootstrap else "nem"):
+        for epoch in metered(range(cfg.epochs), "bnem epoch" if self.bootstrap else "nem epoch"):
             boot = self.bootstrap and epoch >= start
-            losses = [self.train_step(opt, boot) for _ in range(cfg.steps_per_epoch)]
+            losses = [self.train_step(opt, boot) for _ in metered(range(cfg.steps_per_epoch), "nem step")]
             self.history.append(float(np.mean(losses)))
             with torch.no_grad():
                 for p_ema, p in zip(self.ema.parameters(), self.net.parameters()):

@@ -51,6 +51,19 @@ def _profile_line(spec, device) -> str:
     return line
 
 
+def _estimate_first(specs, results_dir, force) -> bool:
+    """A paper-profile (or slow) run on a CPU prints its estimate before it starts, unless every seed is stored."""
+    from mbo.harness import finished
+    from mbo.nn.device import resolve_device
+
+    spec = specs[0]
+    cls, profile = spec.optimizer_cls, spec.profile or "paper"
+    if not getattr(cls.Config, "__dataclass_fields__", None) or resolve_device(spec.device).type != "cpu" \
+            or (profile != "paper" and profile not in cls.slow_on_cpu):
+        return False
+    return force or any(finished(s, results_dir) is None for s in specs)
+
+
 @click.command("run")
 @click.option("--task", "-t", required=True, help="Task name, module:Class or file.py:Class.")
 @click.option("--optimizer", "-o", required=True, help="Optimizer name, module:Class or file.py:Class.")
@@ -60,14 +73,18 @@ def _profile_line(spec, device) -> str:
 @click.option("--profile", default=None, help="Named preset of the optimizer (quick, paper, ...).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config field (repeatable).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--precision", default="fp32", show_default=True,
+              help="fp32, or bf16: fit and propose under torch.autocast (the label says [bf16]).")
 @click.option("--label", default=None, help="Name of this configuration in leaderboards (cached runs too).")
 @click.option("--force", is_flag=True, help="Re-run even if a finished record exists.")
+@click.option("--estimate", is_flag=True,
+              help="Only print the projected fit and propose time here (a few real steps of each loop); no record.")
 @options.threads
 @options.data_dir
 @options.results_dir
 @options.quiet
-def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, label, force, threads, data_dir,
-            results_dir, quiet):
+def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, precision, label, force, estimate, threads,
+            data_dir, results_dir, quiet):
     """Train one optimizer on a task's offline data, score Q candidates, store the record."""
     from mbo.config import parse_assignments
     from mbo.errors import ConfigError
@@ -84,12 +101,18 @@ def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, label, 
     seed_list = parse_seeds(seeds) if seeds is not None else [seed or 0]
     overrides = parse_assignments(sets)
     specs = [plan(task, optimizer, seed=s, budget=budget, profile=profile, overrides=overrides,
-                  device=device, data_dir=data_dir, label=label) for s in seed_list]
+                  device=device, data_dir=data_dir, label=label, precision=precision) for s in seed_list]
     prepare(resolve_results(results_dir))  # an unwritable results folder fails before any training
     if specs[0].profile_note:
         click.echo(f"note: {specs[0].profile_note}", err=True)
     click.echo(_profile_line(specs[0], resolve_device(device)))
     set_threads(threads or default_threads())
+    if estimate or _estimate_first(specs, results_dir, force):
+        from mbo.cost import estimate_run, format_estimate
+
+        click.echo(format_estimate(specs[0], estimate_run(specs[0])))
+        if estimate:
+            return
     done = []
     for spec in specs:
         rec = execute(spec, results_dir, force=force)
@@ -109,7 +132,7 @@ def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, label, 
         raise SystemExit(1)
 
 
-def _check_sweep(task_names, opt_names, overrides, seeds, budget, profile, device, data_dir, root):
+def _check_sweep(task_names, opt_names, overrides, seeds, budget, profile, device, data_dir, root, precision="fp32"):
     """Validate a sweep's whole grid before any run: names, profile, keys, values, device, results folder.
 
     Returns:
@@ -136,7 +159,7 @@ def _check_sweep(task_names, opt_names, overrides, seeds, budget, profile, devic
     for t in task_names:
         for o in opt_names:
             plan(t, o, seed=seeds[0], budget=budget, profile=profile, overrides=dict(per_opt[o]),
-                 device=device, data_dir=data_dir)
+                 device=device, data_dir=data_dir, precision=precision)
     prepare(root)
     return per_opt
 
@@ -170,14 +193,15 @@ def _check_sweep(task_names, opt_names, overrides, seeds, budget, profile, devic
               help="submitit's folder for job files and logs, on a file system the nodes share "
                    "[default: <results-dir>/slurm].")
 @click.option("--device", default="auto", show_default=True)
+@click.option("--precision", default="fp32", show_default=True, help="fp32, or bf16 (torch.autocast; labelled).")
 @click.option("--force", is_flag=True)
 @options.threads
 @options.data_dir
 @options.results_dir
 @options.quiet
 def sweep_cmd(tasks, optimizers, seeds, budget, profile, sets, executor, jobs, cpus_per_run, gpus_per_run,
-              slurm_partition, slurm_time, slurm_mem_gb, slurm_folder, device, force, threads, data_dir, results_dir,
-              quiet):
+              slurm_partition, slurm_time, slurm_mem_gb, slurm_folder, device, precision, force, threads, data_dir,
+              results_dir, quiet):
     """Run every (task, optimizer, seed) of a grid; finished runs are skipped, so it resumes.
 
     Workers return each record to this process, which writes it: a cluster needs no shared results
@@ -198,9 +222,9 @@ def sweep_cmd(tasks, optimizers, seeds, budget, profile, sets, executor, jobs, c
     seed_list = parse_seeds(seeds)
     root = str(resolve_results(results_dir).resolve())
     per_opt = _check_sweep(task_names, opt_names, parse_assignments(sets), seed_list, budget, profile, device,
-                           data_dir, root)
+                           data_dir, root, precision)
     jobs_all = [Job(portable_name(t), portable_name(o), s, budget, profile, per_opt[o], device, data_dir, root,
-                    force)
+                    force, precision)
                 for t in task_names for o in opt_names for s in seed_list]
     runner = make_executor(executor, jobs=jobs, cpus_per_run=cpus_per_run, threads=threads, gpus_per_run=gpus_per_run,
                            slurm_folder=slurm_folder or os.path.join(root, "slurm"),

@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 import torch
 
+from mbo.cost import metered
 from mbo.diffusion.sde import VPSDE
 from mbo.errors import ConfigError
 
@@ -110,7 +111,7 @@ def reverse_sde(score_fn: ScoreFn, x: torch.Tensor, sde: VPSDE, *, num_steps: in
         return beta * score_fn(state, torch.full((n,), tau, dtype=x.dtype, device=x.device)) + 0.5 * beta * state
 
     with torch.no_grad():
-        for k in range(num_steps):
+        for k in metered(range(num_steps), "reverse sde"):
             tau = t_start - k * dt
             tau_next = tau - dt
             last = k == num_steps - 1

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
+from mbo.cost import metered
 from mbo.errors import ConfigError
 
 SCHEDULES = ("geometric", "linear", "quadratic", "cosine")
@@ -118,7 +119,7 @@ def ve_reverse_sde(score_fn: ScoreFn, x: torch.Tensor, schedule: VESchedule, *, 
     dt = 1.0 / num_steps
     x = x.detach().clone()
     n = x.shape[0]
-    for k in range(num_steps):
+    for k in metered(range(num_steps), "ve reverse sde"):
         tk = 1.0 - k * dt
         t = torch.full((n,), tk, dtype=x.dtype, device=x.device)
         g2 = float(schedule.g2(torch.tensor(tk, dtype=torch.float64)))

@@ -1,12 +1,15 @@
 """Device resolution and seeding."""
 from __future__ import annotations
 
+import contextlib
 import random
 
 import numpy as np
 import torch
 
 from mbo.errors import ConfigError
+
+PRECISIONS = ("fp32", "bf16")
 
 
 def same_device(a: torch.device, b: torch.device) -> bool:
@@ -47,3 +50,22 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def check_precision(precision: str, device: str | torch.device = "cpu") -> str:
+    """``precision`` if it is one of :data:`PRECISIONS` and ``device`` can run it, else a :class:`ConfigError`."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"--precision {precision!r} is not known; use one of {', '.join(PRECISIONS)}")
+    dev = resolve_device(device)
+    if precision == "bf16" and dev.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ConfigError(f"--precision bf16: {torch.cuda.get_device_name(dev)} has no bf16 support; "
+                          "use --precision fp32")
+    return precision
+
+
+def autocast(device: torch.device, precision: str = "fp32") -> contextlib.AbstractContextManager:
+    """The context a run's ``fit`` and ``propose`` execute in: nothing for fp32; for bf16,
+    ``torch.autocast`` on ``device``'s type (matmuls and convolutions in bfloat16, the rest fp32)."""
+    if check_precision(precision) == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)

@@ -7,14 +7,15 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from mbo.progress import progress
+from mbo.cost import metered
 
 
 def minibatch_loop(n: int, step: Callable[[torch.Tensor, int, int], float], *, epochs: int,
                    batch_size: int, generator: torch.Generator | None = None, shuffle: bool = True,
                    device: torch.device | str = "cpu", desc: str = "train") -> list[float]:
     """The one minibatch loop every trainer shares: per epoch, (re)shuffle the ``n`` rows and call
-    ``step(idx, epoch, batch_index)`` on each batch (the last partial batch kept).
+    ``step(idx, epoch, batch_index)`` on each batch (the last partial batch kept). The steps are one
+    :func:`mbo.cost.metered` loop, so ``--estimate`` times a few of them.
 
     Args:
         n: number of rows.
@@ -32,14 +33,23 @@ def minibatch_loop(n: int, step: Callable[[torch.Tensor, int, int], float], *, e
         The mean loss of each epoch (batch means weighted by batch size).
     """
     fixed = torch.randperm(n, generator=generator) if not shuffle else None
-    history = []
-    for epoch in progress(range(epochs), desc=desc):
-        perm = (torch.randperm(n, generator=generator) if shuffle else fixed).to(device)
-        total = 0.0
-        for b, start in enumerate(range(0, n, batch_size)):
-            idx = perm[start:start + batch_size]
-            total += float(step(idx, epoch, b)) * len(idx)
-        history.append(total / max(n, 1))
+    num_batches = math.ceil(n / batch_size)
+    if num_batches == 0:
+        return [0.0] * epochs
+    history: list[float] = []
+    steps = ((epoch, b) for epoch in range(epochs) for b in range(num_batches))
+    total, seen = 0.0, 0
+    for epoch, b in metered(steps, desc, total=epochs * num_batches):  # cut short under mbo.cost.estimating
+        if b == 0:
+            perm = (torch.randperm(n, generator=generator) if shuffle else fixed).to(device)
+            total, seen = 0.0, 0
+        idx = perm[b * batch_size:(b + 1) * batch_size]
+        total += float(step(idx, epoch, b)) * len(idx)
+        seen += len(idx)
+        if b == num_batches - 1:
+            history.append(total / n)
+    if len(history) < epochs and seen:  # an estimate stopped mid-epoch: the partial epoch's mean
+        history.append(total / seen)
     return history
 
 

@@ -5,6 +5,8 @@ from collections.abc import Callable
 
 import torch
 
+from mbo.cost import metered
+
 
 def gradient_ascent(objective: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, *,
                     step_size: float, num_steps: int, method: str = "sgd") -> torch.Tensor:
@@ -19,14 +21,14 @@ def gradient_ascent(objective: Callable[[torch.Tensor], torch.Tensor], x0: torch
     x = x0.detach().clone().requires_grad_(True)
     if method == "adam":
         opt = torch.optim.Adam([x], lr=step_size)
-        for _ in range(num_steps):
+        for _ in metered(range(num_steps), "gradient ascent"):
             opt.zero_grad(set_to_none=True)
             (-objective(x).sum()).backward()
             opt.step()
         return x.detach()
     if method != "sgd":
         raise ValueError(f"method must be 'sgd' or 'adam', got {method!r}")
-    for _ in range(num_steps):
+    for _ in metered(range(num_steps), "gradient ascent"):
         (grad,) = torch.autograd.grad(objective(x).sum(), x)
         x = (x + step_size * grad).detach().requires_grad_(True)
     return x.detach()

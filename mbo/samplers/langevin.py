@@ -5,6 +5,8 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from mbo.cost import metered
+
 
 def langevin(log_prob: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, *,
              step_size: float | Sequence[float], num_steps: int, noise_scale: float = 1.0,
@@ -34,7 +36,7 @@ def langevin(log_prob: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor,
         raise ValueError(f"a step_size schedule needs num_steps = {num_steps} values, got {len(etas)}")
     x = x0.detach().clone()
     chain = [x] if return_chain else None
-    for eta in etas:
+    for eta in metered(etas, "langevin"):
         scale = noise_scale * (2.0 * eta) ** 0.5
         x.requires_grad_(True)
         (grad,) = torch.autograd.grad(log_prob(x).sum(), x)

@@ -5,6 +5,8 @@ from collections.abc import Callable
 
 import torch
 
+from mbo.cost import metered
+
 
 def rbf_kernel(x: torch.Tensor, bandwidth: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """RBF kernel ``k(x_i, x_j) = exp(-‖x_i - x_j‖² / h)`` and ``Σ_j ∇_{x_j} k(x_j, x_i)``.
@@ -40,7 +42,7 @@ def svgd(log_prob: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, *, 
     x = x0.detach().clone()
     opt = torch.optim.Adam([x.requires_grad_(True)], lr=step_size) if method == "adam" else None
     n = x.shape[0]
-    for _ in range(num_steps):
+    for _ in metered(range(num_steps), "svgd"):
         xg = x.detach().requires_grad_(True)
         (score,) = torch.autograd.grad(log_prob(xg).sum(), xg)
         with torch.no_grad():
