@@ -7,9 +7,10 @@ as the ``tfbind10-fixed`` run it was: task ``tfbind10-fixed``, the run id that t
 optimizer, config, seed and Q (``mbo run --task tfbind10-fixed`` finds it), ``data_subset`` of the
 fixed subset (checked against the data), and ``migrated`` (the old task and run id, and why). Scores,
 candidates, code hash and timings are left as they were. The file moves to
-``records/tfbind10-fixed/<label>/``. Idempotent; ``--dry-run`` lists what would move.
+``records/tfbind10-fixed/<label>/``. Idempotent; ``--dry-run`` lists what would move. Without the
+data (``--no-data``) the subset's hash is left null, and a later run with the data fills it in.
 
-    MBO_DATA_DIR=... python benchmarks/migrate_tfbind10_fixed.py results [--dry-run]
+    MBO_DATA_DIR=... python benchmarks/migrate_tfbind10_fixed.py results [--dry-run] [--no-data]
 """
 from __future__ import annotations
 
@@ -42,10 +43,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("results", nargs="+", help="results folders (or folders of them)")
     ap.add_argument("--dry-run", action="store_true")
+    ap.add_argument("--no-data", action="store_true", help="leave rows_sha256 null (fill it in later)")
     args = ap.parse_args()
-    subset = TFBind10Fixed().data_rows()
+    subset = ({"seed": TFBind10Fixed.sample_seed, "per_trial": False, "rows": TFBind10Fixed.max_samples,
+               "of": None, "rows_sha256": None} if args.no_data else TFBind10Fixed().data_rows())
     moved = 0
     for top in map(Path, args.results):
+        if subset["rows_sha256"] is not None:  # fill in the hash of records migrated without the data
+            for path in sorted(top.glob("**/records/tfbind10-fixed/*/*.json")):
+                rec = json.loads(path.read_text())
+                if rec.get("migrated") and (rec.get("data_subset") or {}).get("rows_sha256") is None:
+                    print(f"{path}: data_subset filled in")
+                    if not args.dry_run:
+                        path.write_text(store.dumps({**rec, "data_subset": subset}))
         for old in sorted(top.glob("**/records/tfbind10/*/*.json")):
             rec = json.loads(old.read_text())
             if rec.get("task") != "tfbind10" or "data_subset" in rec:

@@ -257,6 +257,12 @@ def test_tfbind10_real_data():
     d = task._derived
     np.testing.assert_allclose(d["y_range"], [task.y_min, task.y_max], rtol=1e-6)
     assert int(d["num_rows"]) == 8_321_066 and not np.isnan(d["table"]).any()
+    # per-seed subsets: seed 0 is the fixed variant's subset, seed 1 another one of the same band
+    fixed, one = TFBind10Fixed().offline_data(5), task.offline_data(1)
+    np.testing.assert_array_equal(fixed.x, data.x)
+    assert len(one) == 10_000 and not np.array_equal(one.x, data.x)
+    assert task.data_rows(1)["rows_sha256"] != task.data_rows(0)["rows_sha256"] == TFBind10Fixed().data_rows(7)[
+        "rows_sha256"]
     # the last shard holds the last occurrence of every sequence it contains
     x = np.load(_data.find_file("tf_bind_10-pho4/tf_bind_10-x-83.npy"))
     y = np.load(_data.find_file("tf_bind_10-pho4/tf_bind_10-y-83.npy"))[:, 0]
