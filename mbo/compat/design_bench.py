@@ -465,7 +465,7 @@ class TaskView:
             x = self.dataset.to_integers(x)
         return x
 
-    def predict(self, x_batch: Any, **kwargs: Any) -> np.ndarray:
+    def predict(self, x_batch: Any) -> np.ndarray:
         """The oracle's scores ``[n, 1]`` float32 of designs in the task's current format.
 
         Raises:
