@@ -30,7 +30,10 @@ the ascent and editing steps are the paper's. Defaults (profile ``paper``) follo
 epochs, batch 128, 1000 diffusion epochs, Q = 128), the code where the paper is silent (β 0.01 → 2.0,
 ω = 2, dropout 0.15, DDOM re-weighting, lr warm-up over 500 epochs, the "ddom" Euler–Maruyama
 sampler, ``edit_t`` = 0.4), and the code's surrogate learning rate 5e-5 with per-epoch cosine decay
-instead of the printed 1e-1, which does not train.
+instead of the printed 1e-1, which does not train; the discrete ascent step is the code's 1e-2 (above).
+``released`` is the released code's protocol (1024-wide nets, 2000 surrogate epochs keeping the best
+training-set Pearson, step 1e-2 everywhere, condition 1.5, both models from seed 123 in every trial;
+run it with ``-Q 256``, the number of candidates the released code scores).
 """
 from __future__ import annotations
 
