@@ -154,7 +154,7 @@ class CMAES(Optimizer):
             flat = torch.as_tensor(np.concatenate([np.asarray(a) for a in asks]), dtype=torch.float32,
                                    device=self.device)
             with torch.no_grad():
-                f = s.predict(flat).cpu().numpy().astype(np.float64)
+                f = s.predict(flat).float().cpu().numpy().astype(np.float64)
             start = 0
             for es, a in zip(live, asks):
                 es.tell(a, list(-f[start:start + len(a)]))

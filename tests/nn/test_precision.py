@@ -67,3 +67,16 @@ def test_sweep_jobs_carry_precision():
               "bf16")
     spec = _plan(job)
     assert spec.precision == "bf16" and spec.label == "grad-ascent[quick,bf16]"
+
+
+@pytest.mark.parametrize("name", sorted(__import__("mbo.registry", fromlist=["names"]).names("optimizer")))
+def test_every_optimizer_runs_under_bf16(name, tmp_path):
+    from mbo.harness import optimizer_class
+
+    from ..conftest import TINY_TASKS
+
+    cls = optimizer_class(name)
+    task = next(t() for t in TINY_TASKS if cls.supports(t.space)[0])
+    profile = "smoke" if "smoke" in cls.profiles else "quick"
+    rec = execute(plan(task, name, seed=0, budget=8, profile=profile, device="cpu", precision="bf16"), tmp_path)
+    assert rec["status"] == "ok", rec.get("traceback") or rec.get("error")
