@@ -3,9 +3,10 @@
 Every long loop of the engine and of the optimizers (training steps, sampler steps, rounds) iterates
 through :func:`metered`. Normally that is just a progress bar. Inside :func:`estimating`, a metered
 loop runs only its first few items — one warm-up, for a loop with no metered loop inside it one
-more under torch's FLOP counter, then timed items until ``steps`` of them and ``min_seconds`` have
-passed — and books the items it skips at the measured time per item. Nested loops compose: an
-outer item's time includes the projected time of the inner loops it ran. A later entry of a loop
+more under a FLOP counter (torch's flop formulas: matmuls, convolutions), then timed items until
+``steps`` of them and ``min_seconds`` have passed — and books the items it skips at the measured
+time per item. Nested loops compose: an outer item's time includes the projected time of the inner
+loops it ran. A later entry of a loop
 already measured (same ``desc``) runs one item and reuses the measured rate.
 
 So the projected time of a phase is its wall time under :func:`estimating` plus the booked time
@@ -46,7 +47,8 @@ class LoopCost:
 
 @dataclasses.dataclass
 class Estimate:
-    """What :func:`estimating` collected: time and FLOPs of the skipped items, and the loops seen."""
+    """What :func:`estimating` collected: the time of the skipped items, the FLOPs of every item of
+    the metered loops (run or skipped), and the loops seen."""
 
     steps: int = 3
     min_seconds: float = 0.5

@@ -179,7 +179,7 @@ class CMAES(Optimizer):
             flat = torch.as_tensor(np.concatenate([np.asarray(a) for a in asks]), dtype=torch.float32,
                                    device=self.device)
             with torch.no_grad():
-                f = self.ensemble_.mean(flat).cpu().numpy().astype(np.float64)
+                f = self.ensemble_.mean(flat).float().cpu().numpy().astype(np.float64)  # .float(): bf16 under autocast
             start = 0
             for es, a in zip(live, asks):
                 es.tell(a, list(-f[start:start + len(a)]))

@@ -40,7 +40,7 @@ from mbo.cost import metered
 
 def nearest_percentile(values: torch.Tensor, q: float) -> float:
     """The ``q``-th percentile with "nearest" interpolation (TFP's default)."""
-    return float(np.percentile(values.detach().cpu().numpy(), q, method="nearest"))
+    return float(np.percentile(values.detach().float().cpu().numpy(), q, method="nearest"))
 
 
 class TokenData:
@@ -62,7 +62,7 @@ class TokenData:
         return torch.as_tensor(self.x_scaler.transform(x), device=device)
 
     def decode(self, u: torch.Tensor) -> np.ndarray:
-        u = u.detach().cpu().numpy()
+        u = u.detach().float().cpu().numpy()
         return u.astype(np.int64) if self.discrete else self.x_scaler.inverse(u)
 
 
@@ -607,7 +607,7 @@ class MINs(Optimizer):
             out = self._generate(self.conditioning(n), None)
             if self.discrete_:  # Gumbel-softmax at τ → 0 then argmax = a categorical sample
                 return torch.distributions.Categorical(logits=out).sample().cpu().numpy().astype(np.int64)
-            return self.x_scaler_.inverse(out.cpu().numpy())
+            return self.x_scaler_.inverse(out.float().cpu().numpy())
 
     def diagnostics(self) -> dict:
         return {"task_overrides": getattr(self, "task_overrides_", {})}

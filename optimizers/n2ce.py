@@ -212,11 +212,11 @@ class N2CE(Optimizer):
                          generator=self.gen_)
         with torch.no_grad():
             x_out, y_out = self.model_.decode(z.to(dev))
-        self.predicted_y_ = (y_out * self.y_range_ + self.y_min_).cpu().numpy()
+        self.predicted_y_ = (y_out * self.y_range_ + self.y_min_).float().cpu().numpy()
         if self.discrete_:
             out = x_out.argmax(-1).cpu().numpy().astype(np.int64)
         else:
-            out = (x_out * self.x_range_.to(dev) + self.x_min_.to(dev)).cpu().numpy().astype(np.float32)
+            out = (x_out * self.x_range_.to(dev) + self.x_min_.to(dev)).float().cpu().numpy().astype(np.float32)
         self.candidate_stats_ = self._candidate_stats(z.to(dev), out)
         return out
 
@@ -257,7 +257,7 @@ class N2CE(Optimizer):
         else:
             recon = float((x_out - x).pow(2).mean().sqrt())
         kl = 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(1)
-        yn, yh = y.cpu().numpy(), y_hat.cpu().numpy()
+        yn, yh = y.float().cpu().numpy(), y_hat.float().cpu().numpy()
         return {"y_spearman": float(spearmanr(yh, yn).statistic), "y_bias": float(yh.mean() - yn.mean()),
                 "y_mse": float(((yh - yn) ** 2).mean()), "y_var": float(yn.var()), "x_recon": recon,
                 "kl": float(kl.mean()), "active_dims": int((mu.var(0) > 0.01).sum())}

@@ -271,7 +271,7 @@ class NEM(Optimizer):
             lo, hi = enc.space.bounds
             x = np.clip(x, lo, hi).astype(np.float32)
         with torch.no_grad():
-            pred = self.surrogate_.predict(enc.encode(x, self.device)).cpu().numpy()
+            pred = self.surrogate_.predict(enc.encode(x, self.device)).float().cpu().numpy()
         _, first = np.unique(x.reshape(len(x), -1), axis=0, return_index=True)
         first = np.sort(first)
         order = first[np.argsort(-pred[first], kind="stable")] if cfg.selection == "top_surrogate" else first

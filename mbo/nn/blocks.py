@@ -90,6 +90,7 @@ class ResidualStack(nn.Module):
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         weights = [b.linear.weight for b in self.blocks]
         biases = [b.linear.bias for b in self.blocks]
+        h = h.to(weights[0].dtype)  # under bf16 autocast the hand-written stack still computes in fp32
         if torch.is_grad_enabled() and (h.requires_grad or any(w.requires_grad for w in weights + biases)):
             return _ResidualStackFn.apply(h, self, *weights, *biases)
         return _stack_forward(h, weights, biases, self.slope, self.chunk_rows)

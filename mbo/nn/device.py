@@ -65,7 +65,11 @@ def check_precision(precision: str, device: str | torch.device = "cpu") -> str:
 
 def autocast(device: torch.device, precision: str = "fp32") -> contextlib.AbstractContextManager:
     """The context a run's ``fit`` and ``propose`` execute in: nothing for fp32; for bf16,
-    ``torch.autocast`` on ``device``'s type (matmuls and convolutions in bfloat16, the rest fp32)."""
+    ``torch.autocast`` on ``device``'s type (matmuls and convolutions in bfloat16, the rest fp32).
+
+    The weight-cast cache is off: it lives until the context exits, so over a whole fit every
+    forward would reuse the bf16 copies of the *initial* weights and the model would never learn.
+    """
     if check_precision(precision) == "fp32":
         return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, cache_enabled=False)

@@ -116,7 +116,7 @@ class DesignEncoder:
 
     def decode(self, u: torch.Tensor | np.ndarray) -> np.ndarray:
         """Vectors ``[n, d]`` → designs (int64 tokens, or float32)."""
-        u = u.detach().cpu().numpy() if isinstance(u, torch.Tensor) else np.asarray(u, np.float32)
+        u = u.detach().float().cpu().numpy() if isinstance(u, torch.Tensor) else np.asarray(u, np.float32)
         if self.scaler is not None:
             u = self.scaler.inverse(u)
         if self.space.is_discrete:

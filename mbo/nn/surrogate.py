@@ -170,7 +170,7 @@ def training_spearman(predict: Callable[[torch.Tensor], torch.Tensor], x: torch.
     from scipy.stats import spearmanr
 
     with torch.no_grad():
-        pred = torch.cat([predict(x[i:i + batch_size]).reshape(-1).cpu()
+        pred = torch.cat([predict(x[i:i + batch_size]).reshape(-1).float().cpu()
                           for i in range(0, x.shape[0], batch_size)]).numpy()
     y = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else y
     rho = spearmanr(pred, y).statistic
