@@ -2,19 +2,26 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
+from mbo import checkpoint
 from mbo.progress import progress
 
 
 def minibatch_loop(n: int, step: Callable[[torch.Tensor, int, int], float], *, epochs: int,
                    batch_size: int, generator: torch.Generator | None = None, shuffle: bool = True,
-                   device: torch.device | str = "cpu", desc: str = "train") -> list[float]:
+                   device: torch.device | str = "cpu", desc: str = "train",
+                   state: Mapping[str, Any] | None = None) -> list[float]:
     """The one minibatch loop every trainer shares: per epoch, (re)shuffle the ``n`` rows and call
     ``step(idx, epoch, batch_index)`` on each batch (the last partial batch kept).
+
+    Inside a :func:`mbo.checkpoint.session` the loop is a checkpointed stage: ``state`` and
+    ``generator`` are written after any batch once the interval has passed, and a resumed loop
+    continues from the batch after the last one written.
 
     Args:
         n: number of rows.
@@ -22,24 +29,38 @@ def minibatch_loop(n: int, step: Callable[[torch.Tensor, int, int], float], *, e
             batch's mean loss.
         epochs: passes over the rows.
         batch_size: rows per batch.
-        generator: CPU generator for the shuffling (seeded by the caller).
+        generator: generator for the shuffling (seeded by the caller; CPU, or the device's own).
         shuffle: reshuffle every epoch; ``False`` keeps one fixed order for the whole run (drawn
             once from ``generator``), as design-baselines' MINs pipeline (shuffle buffer 1).
         device: where ``idx`` lives.
-        desc: progress-bar label.
+        desc: progress-bar label (and the checkpoint stage's name).
+        state: everything else ``step`` mutates, by name (model, optimizer, other generators it
+            draws from, accumulators), as :func:`mbo.checkpoint.stage` takes it.
 
     Returns:
         The mean loss of each epoch (batch means weighted by batch size).
     """
-    fixed = torch.randperm(n, generator=generator) if not shuffle else None
-    history = []
-    for epoch in progress(range(epochs), desc=desc):
-        perm = (torch.randperm(n, generator=generator) if shuffle else fixed).to(device)
-        total = 0.0
-        for b, start in enumerate(range(0, n, batch_size)):
-            idx = perm[start:start + batch_size]
-            total += float(step(idx, epoch, b)) * len(idx)
-        history.append(total / max(n, 1))
+    gen_device = generator.device if generator is not None else "cpu"
+    fixed = torch.randperm(n, generator=generator, device=gen_device) if not shuffle else None
+    registered = {**(state or {}), **({"shuffle_generator": generator} if generator is not None else {})}
+    starts = range(0, n, batch_size)
+    with checkpoint.stage(desc, registered, total=epochs) as ck:
+        epoch0, batch0 = ck.position or (0, 0)
+        history = ck.extra.get("history", [])
+        for epoch in progress(range(epoch0, epochs), desc=desc, total=epochs - epoch0):
+            if batch0:  # resumed part-way through this epoch
+                perm, total = ck.extra["perm"].to(device), ck.extra["total"]
+            else:
+                perm = (torch.randperm(n, generator=generator, device=gen_device) if shuffle else fixed).to(device)
+                total = 0.0
+            for b in range(batch0, len(starts)):
+                idx = perm[starts[b]:starts[b] + batch_size]
+                total += float(step(idx, epoch, b)) * len(idx)
+                if b + 1 < len(starts):
+                    ck.reached((epoch, b + 1), {"history": history, "perm": perm, "total": total})
+            batch0 = 0
+            history.append(total / max(n, 1))
+            ck.reached((epoch + 1, 0), {"history": history})
     return history
 
 
@@ -53,7 +74,7 @@ def fit_regressor(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs:
                   generator: torch.Generator | None = None, desc: str = "surrogate",
                   loss: Callable[..., torch.Tensor] = mse_loss, extras: Sequence[torch.Tensor] = (),
                   optimizer: torch.optim.Optimizer | None = None, adam_eps: float = 1e-8,
-                  lr_schedule: str = "constant") -> list[float]:
+                  lr_schedule: str = "constant", state: Mapping[str, Any] | None = None) -> list[float]:
     """Minimize ``loss(model(x), y, *extras)`` with Adam minibatches (default: mean squared error).
 
     Args:
@@ -73,6 +94,8 @@ def fit_regressor(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs:
         adam_eps: Adam's ε (Keras uses 1e-7, PyTorch 1e-8).
         lr_schedule: ``"constant"``, or ``"cosine"``: epoch ``e`` of ``E`` uses
             ``learning_rate · (1 + cos(π e / E)) / 2`` (DEMO's reference surrogate).
+        state: what ``loss`` mutates besides the model and optimizer (e.g. a generator it draws
+            noise from), for checkpoints (see :func:`minibatch_loop`).
 
     Returns:
         The mean training loss of each epoch.
@@ -94,7 +117,7 @@ def fit_regressor(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs:
 
     model.train()
     history = minibatch_loop(x.shape[0], step, epochs=epochs, batch_size=batch_size, generator=generator,
-                             device=x.device, desc=desc)
+                             device=x.device, desc=desc, state={"model": model, "optimizer": opt, **(state or {})})
     model.eval()
     return history
 
