@@ -2,6 +2,7 @@
 resumed = uninterrupted for every registered optimizer."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -255,3 +256,51 @@ def test_force_discards_checkpoints(tmp_path, monkeypatch):
     rec = execute(spec, tmp_path, force=True, checkpoint_every=0)
     assert rec["status"] == "ok" and not rec.get("resumed")
     assert not folder.exists()
+
+
+def test_preemption_signal_is_held_when_a_job_asked_for_it(tmp_path):
+    """A submitit job installs a handler for its preemption signal (USR2); the session writes a
+    checkpoint at the next consistent point, then hands the signal to that handler (requeue)."""
+    called = []
+    old = signal.signal(signal.SIGUSR2, lambda signum, frame: called.append(signum))
+    try:
+        with checkpoint.session(tmp_path / "run", 1e9):
+            with checkpoint.stage("loop", {"h": []}) as ck:
+                os.kill(os.getpid(), signal.SIGUSR2)
+                assert not called
+                ck.reached(1)
+                assert called == [signal.SIGUSR2]
+                assert (tmp_path / "run" / "000-loop.pt").exists()
+    finally:
+        signal.signal(signal.SIGUSR2, old)
+
+
+def test_slurm_requeue_resubmits_the_same_work():
+    submitit = pytest.importorskip("submitit")
+    from mbo.executors import SlurmRun
+
+    run, job = SlurmRun(), ("any", "job")
+    delayed = run.checkpoint(job, 2, True)
+    assert isinstance(delayed, submitit.helpers.DelayedSubmission)
+    assert delayed.function is run and delayed.args == (job, 2, True) and not delayed.kwargs
+
+
+def test_sweep_worker_resumes_from_the_checkpoint_dir(tmp_path, monkeypatch):
+    from mbo.sweep import Job, pending, run_job
+
+    job = Job(f"{os.path.dirname(os.path.abspath(__file__))}/conftest.py:TinyDiscrete", "grad-ascent", 0, 8,
+              "quick", (), "cpu", None, str(tmp_path / "res"), False, str(tmp_path / "ck"), 0.0)
+    with monkeypatch.context() as m:
+        _stop_after(m, 3)
+        with pytest.raises(_Stop):
+            run_job(job)
+    assert any((tmp_path / "ck").rglob("*.pt"))
+    rec = run_job(job)
+    assert rec["status"] == "ok" and rec["resumed"][0]["stage"] == "000-surrogate"
+    assert not any((tmp_path / "ck").rglob("*.pt"))
+    with monkeypatch.context() as m:
+        _stop_after(m, 3)
+        with pytest.raises(_Stop):
+            run_job(job)
+    pending([dataclasses.replace(job, force=True)])  # --force: the driver discards them
+    assert not any((tmp_path / "ck").rglob("*.pt"))
