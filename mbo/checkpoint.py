@@ -250,7 +250,11 @@ class Stage:
             _load(obj, blob["state"][key])
         _set_rng_state(blob["rng"])
         self.position, self.extra = blob["position"], blob["extra"]
-        where = f"{self.unit} {_count(self.position)}" + (f" of {self.total}" if self.total is not None else "")
+        done, batch = (self.position[0], self.position[1]) if isinstance(self.position, (tuple, list)) else (
+            self.position, 0)
+        of = f" of {self.total}" if self.total is not None else ""
+        where = (f"finished ({done}{of} {self.unit}s)" if self.total is not None and done >= self.total and not batch
+                 else f"{self.unit} {done}{of}" + (f", batch {batch}" if batch else ""))
         self.session.resumed.append({"stage": self.path.stem, "position": self.position, "total": self.total})
         threads = "" if blob.get("torch_threads") == torch.get_num_threads() else (
             f"; note: written with {blob.get('torch_threads')} torch threads, now {torch.get_num_threads()}, "
@@ -289,12 +293,6 @@ def epochs(total: int, *, desc: str, state: Mapping[str, Any], unit: str = "epoc
         for i in progress(range(start, total), desc=desc, total=total - start):
             yield i
             ck.reached(i + 1)
-
-
-def _count(position: Any) -> str:
-    if isinstance(position, (tuple, list)):
-        return f"{position[0]}" + (f", batch {position[1]}" if len(position) > 1 and position[1] else "")
-    return str(position)
 
 
 def _slug(desc: str) -> str:

@@ -214,9 +214,11 @@ _KILLER = textwrap.dedent("""
 
 
 @pytest.mark.parametrize("name,profile,task,kill_at", [
-    ("grad-ascent", "quick", "TinyDiscrete", 7),  # one surrogate fit
-    ("demo", "smoke", "TinyContinuous", 9),  # diffusion prior with lr warm-up, then a cosine-schedule surrogate
-    ("nem", "smoke", "TinyContinuous", 6),  # surrogate, then an energy net with an EMA copy and a sample buffer
+    ("grad-ascent", "quick", "TinyDiscrete", 200),  # one surrogate fit: killed in epoch 6 of 10 (360 batches)
+    # diffusion prior with lr warm-up (12 batches), then a cosine-schedule surrogate: killed in the latter
+    ("demo", "smoke", "TinyContinuous", 15),
+    # surrogate (4 batches), then an energy net with an EMA copy and a sample buffer: killed after epoch 1 of 2
+    ("nem", "smoke", "TinyContinuous", 5),
 ])
 def test_sigkill_mid_fit_then_resume_equals_uninterrupted(name, profile, task, kill_at, tmp_path):
     """Acceptance: a run killed with SIGKILL in the middle of its fit resumes from its checkpoint
