@@ -214,7 +214,7 @@ _KILLER = textwrap.dedent("""
 
 
 @pytest.mark.parametrize("name,profile,task,kill_at", [
-    ("grad-ascent", "quick", "TinyDiscrete", 200),  # one surrogate fit: killed in epoch 6 of 10 (360 batches)
+    ("grad-ascent", "quick", "TinyDiscrete", 200),  # one surrogate fit: killed in epoch 12 of 20 (18 batches each)
     # diffusion prior with lr warm-up (12 batches), then a cosine-schedule surrogate: killed in the latter
     ("demo", "smoke", "TinyContinuous", 15),
     # surrogate (4 batches), then an energy net with an EMA copy and a sample buffer: killed after epoch 1 of 2
@@ -305,4 +305,22 @@ def test_sweep_worker_resumes_from_the_checkpoint_dir(tmp_path, monkeypatch):
         with pytest.raises(_Stop):
             run_job(job)
     pending([dataclasses.replace(job, force=True)])  # --force: the driver discards them
+    assert not any((tmp_path / "ck").rglob("*.pt"))
+
+
+def test_cli_run_resumes_and_says_so(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from mbo.cli import main
+
+    args = ["run", "-t", "tests/conftest.py:TinyDiscrete", "-o", "grad-ascent", "--profile", "quick", "-Q", "8",
+            "--results-dir", str(tmp_path / "res"), "--checkpoint-dir", str(tmp_path / "ck"),
+            "--checkpoint-every", "0"]
+    with monkeypatch.context() as m:
+        _stop_after(m, 5)
+        CliRunner().invoke(main, args)
+    assert any((tmp_path / "ck").rglob("000-surrogate.pt"))
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert "resuming surrogate from epoch 0 of 20, batch 5" in res.output
     assert not any((tmp_path / "ck").rglob("*.pt"))
