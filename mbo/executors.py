@@ -161,6 +161,21 @@ def _run_job(job: Any, threads: int, quiet: bool) -> dict[str, Any]:
     return run_job(job, threads, quiet=quiet)
 
 
+class SlurmRun:
+    """A sweep job as submitit runs it. When Slurm preempts the job or its time runs out, submitit
+    calls :meth:`checkpoint` and requeues the same work; the rerun resumes from the run's
+    training checkpoints (written at the loop's next consistent point after the signal)."""
+
+    def __call__(self, job: Any, threads: int, quiet: bool) -> dict[str, Any]:
+        return _run_job(job, threads, quiet)
+
+    def checkpoint(self, job: Any, threads: int, quiet: bool):
+        """submitit's requeue hook: the same call again (a ``DelayedSubmission``)."""
+        from submitit.helpers import DelayedSubmission
+
+        return DelayedSubmission(self, job, threads, quiet)
+
+
 def _describe(exc: BaseException) -> str:
     lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()]
     return f"{type(exc).__name__}: {lines[-1] if lines else ''}".strip()
@@ -375,7 +390,9 @@ class SlurmExecutor(Executor):
 
     Each array task runs one job and returns its record through submitit's result file in
     ``folder``; the driver writes the record. ``max_in_flight`` caps the array's parallelism
-    (on the local executor, the processes at once).
+    (on the local executor, the processes at once). A preempted or timed-out task is requeued
+    (:class:`SlurmRun`) and resumes from its checkpoints, which must then be on a file system
+    the nodes share (``--checkpoint-dir``).
     """
 
     def __init__(self, folder: str | Path, cluster: str = "slurm", cpus_per_run: int = 1, gpus_per_run: int = 0,
@@ -407,7 +424,7 @@ class SlurmExecutor(Executor):
             room = min(room, self.max_in_flight - len(self._jobs))
         batch = [self._queue.popleft() for _ in range(max(0, room))]
         if batch:
-            handles = self._ex.map_array(_run_job, [job for _, job in batch], [self.threads] * len(batch),
+            handles = self._ex.map_array(SlurmRun(), [job for _, job in batch], [self.threads] * len(batch),
                                          [True] * len(batch))
             self._jobs.update({h: key for h, (key, _) in zip(handles, batch)})
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from mbo import store
+from mbo import checkpoint, store
 from mbo.config import check_seed, resolve_config
 from mbo.core import Optimizer, Task, config_dict, sealed_oracle
 from mbo.diagnostics import candidate_diagnostics, check_budget
@@ -153,12 +153,18 @@ def cached(spec: RunSpec, root: Path) -> tuple[dict[str, Any] | None, Path | Non
     return rec, path
 
 
-def execute(spec: RunSpec, results_dir: str | Path | None = None, force: bool = False) -> dict[str, Any]:
+def execute(spec: RunSpec, results_dir: str | Path | None = None, force: bool = False, *,
+            checkpoint_dir: str | Path | None = None,
+            checkpoint_every: float | None = checkpoint.DEFAULT_INTERVAL_S) -> dict[str, Any]:
     """Run one spec, or return its stored record if it already finished with this code (unless ``force``).
 
     A cached record stored under another label is moved to ``spec.label`` (one configuration,
     one row). A failed run never replaces a successful record: it is kept beside it
     (``<run_id>.failed.json``) and the returned failure carries ``_kept_ok`` (the record kept).
+
+    Training writes checkpoints every ``checkpoint_every`` seconds (``None``: never) under
+    ``checkpoint_dir`` (default ``<results>/checkpoints``; see :mod:`mbo.checkpoint`); an
+    interrupted run resumes from them, ``force`` discards them first.
     """
     root = store.results_dir(results_dir)
     store.prepare(root)  # an unwritable results folder fails here, before any training
@@ -166,7 +172,19 @@ def execute(spec: RunSpec, results_dir: str | Path | None = None, force: bool = 
         rec = finished(spec, root)
         if rec is not None:
             return rec
-    return save(run_spec(spec), root)
+    return save(run_spec(spec, checkpoint_folder(spec, root, checkpoint_dir, force, checkpoint_every),
+                         checkpoint_every), root)
+
+
+def checkpoint_folder(spec: RunSpec, results_dir: str | Path | None, checkpoint_dir: str | Path | None,
+                      force: bool, checkpoint_every: float | None) -> Path | None:
+    """The folder of ``spec``'s checkpoints (``None`` when ``checkpoint_every`` is ``None``); checkpoints
+    of other code versions of the run, and with ``force`` all of them, are deleted."""
+    if checkpoint_every is None:
+        return None
+    ck_root = checkpoint.root(results_dir, checkpoint_dir)
+    checkpoint.discard(ck_root, spec.run_id, keep=None if force else spec.code_hash)
+    return checkpoint.run_directory(ck_root, spec.run_id, spec.code_hash)
 
 
 def finished(spec: RunSpec, results_dir: str | Path | None = None) -> dict[str, Any] | None:
@@ -186,9 +204,15 @@ def finished(spec: RunSpec, results_dir: str | Path | None = None) -> dict[str, 
     return rec
 
 
-def run_spec(spec: RunSpec) -> dict[str, Any]:
-    """Run one spec and return its record, writing nothing (what a sweep's worker does)."""
-    return _run(spec, spec.run_id)
+def run_spec(spec: RunSpec, checkpoint_folder: str | Path | None = None,
+             checkpoint_every: float | None = checkpoint.DEFAULT_INTERVAL_S) -> dict[str, Any]:
+    """Run one spec and return its record, writing no record (what a sweep's worker does).
+
+    With ``checkpoint_folder`` (the run's own, :func:`mbo.checkpoint.run_directory`) training
+    resumes from the checkpoints there and writes new ones every ``checkpoint_every`` seconds.
+    """
+    return _run(spec, spec.run_id, checkpoint_folder if checkpoint_every is not None else None,
+                checkpoint_every or 0.0)
 
 
 def save(record: dict[str, Any], results_dir: str | Path | None = None) -> dict[str, Any]:
@@ -211,18 +235,23 @@ def save(record: dict[str, Any], results_dir: str | Path | None = None) -> dict[
 def run(task: str | Task, optimizer: str | type, seed: int = 0, budget: int = 128,
         results_dir: str | Path | None = None, *, profile: str | None = None,
         overrides: dict[str, Any] | None = None, device: str = "auto", data_dir: str | None = None,
-        force: bool = False, label: str | None = None, precision: str = "fp32") -> dict[str, Any]:
+        force: bool = False, label: str | None = None, precision: str = "fp32",
+        checkpoint_dir: str | Path | None = None,
+        checkpoint_every: float | None = checkpoint.DEFAULT_INTERVAL_S) -> dict[str, Any]:
     """Train ``optimizer`` on ``task``'s offline data, score ``budget`` candidates, store the record.
+
+    An interrupted run resumes from its checkpoints (see :func:`execute`).
 
     Returns:
         The run record (a dict; see ARCHITECTURE.md, "Run record").
     """
     spec = plan(task, optimizer, seed=seed, budget=budget, profile=profile, overrides=overrides,
                 device=device, data_dir=data_dir, label=label, precision=precision)
-    return execute(spec, results_dir, force)
+    return execute(spec, results_dir, force, checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every)
 
 
-def _run(spec: RunSpec, rid: str) -> dict[str, Any]:
+def _run(spec: RunSpec, rid: str, checkpoint_folder: str | Path | None = None,
+         checkpoint_every: float = checkpoint.DEFAULT_INTERVAL_S) -> dict[str, Any]:
     from mbo.nn.device import autocast, resolve_device, seed_everything
 
     task = spec.task
@@ -255,14 +284,17 @@ def _run(spec: RunSpec, rid: str) -> dict[str, Any]:
         seed_everything(spec.seed)
         with sealed_oracle("__init__"):  # the optimizer's code never reaches an oracle
             opt = spec.optimizer_cls(config=spec.config, seed=spec.seed, device=device)
-        t = time.perf_counter()
-        with sealed_oracle("fit"), autocast(device, spec.precision):
-            opt.fit(data)
-        rec["timings"]["fit"] = time.perf_counter() - t
-        t = time.perf_counter()
-        with sealed_oracle("propose"), autocast(device, spec.precision):
-            cands = opt.propose(spec.budget)
-        rec["timings"]["propose"] = time.perf_counter() - t
+        with checkpoint.session(checkpoint_folder, checkpoint_every) as ck:  # resumes an interrupted fit
+            t = time.perf_counter()
+            with sealed_oracle("fit"), autocast(device, spec.precision):
+                opt.fit(data)
+            rec["timings"]["fit"] = time.perf_counter() - t
+            t = time.perf_counter()
+            with sealed_oracle("propose"), autocast(device, spec.precision):
+                cands = opt.propose(spec.budget)
+            rec["timings"]["propose"] = time.perf_counter() - t
+        if ck is not None and ck.resumed:  # the timings then cover only the part run after resuming
+            rec["resumed"] = _jsonable(ck.resumed)
         cands, clipped = task.space.check(cands, n=spec.budget)
         rec["num_clipped"] = clipped
         with sealed_oracle("diagnostics"):

@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 class Job:
     """One (task, optimizer, seed) run of a sweep, as plain data a worker on another machine can plan.
 
-    ``results_dir`` is where the *driver* writes the record; workers never use it.
+    ``results_dir`` is where the *driver* writes the record; workers never use it, except to
+    put checkpoints under ``<results_dir>/checkpoints`` when ``checkpoint_dir`` is not given.
+    ``checkpoint_every``: seconds between checkpoints of a training run (``None``: none).
     """
 
     task: str
@@ -34,6 +36,8 @@ class Job:
     results_dir: str
     force: bool
     precision: str = "fp32"
+    checkpoint_dir: str | None = None
+    checkpoint_every: float | None = 300.0
 
 
 def portable_name(name: str) -> str:
@@ -82,7 +86,7 @@ def run_job(job: Job, threads: int = 0, quiet: bool = False) -> dict[str, Any]:
         threads: torch threads for this run (0: leave torch's default).
         quiet: no progress bars (a worker shares its terminal with the sweep's bar).
     """
-    from mbo.harness import run_spec
+    from mbo.harness import checkpoint_folder, run_spec
 
     if quiet:
         os.environ["MBO_QUIET"] = "1"
@@ -90,7 +94,9 @@ def run_job(job: Job, threads: int = 0, quiet: bool = False) -> dict[str, Any]:
         from mbo.threads import set_threads
 
         set_threads(threads)
-    return run_spec(_plan(job))
+    spec = _plan(job)
+    folder = checkpoint_folder(spec, job.results_dir, job.checkpoint_dir, False, job.checkpoint_every)
+    return run_spec(spec, folder, job.checkpoint_every)  # resumes from the run's checkpoints, if any
 
 
 def _plan(job: Job):
@@ -101,14 +107,18 @@ def _plan(job: Job):
 
 
 def pending(jobs: list[Job]) -> tuple[list[Job], int]:
-    """Split off jobs that already have a successful record (unless ``force``)."""
-    from mbo.harness import finished
+    """Split off jobs that already have a successful record (unless ``force``, which also
+    discards the checkpoints of the jobs it re-runs)."""
+    from mbo.harness import checkpoint_folder, finished
 
     todo, done = [], 0
     for job in jobs:
-        if not job.force and finished(_plan(job), job.results_dir) is not None:
+        spec = _plan(job)
+        if not job.force and finished(spec, job.results_dir) is not None:
             done += 1
             continue
+        if job.force:
+            checkpoint_folder(spec, job.results_dir, job.checkpoint_dir, True, job.checkpoint_every)
         todo.append(job)
     return todo, done
 

@@ -411,7 +411,9 @@ def train_energy(model: nn.Module, u: torch.Tensor, y: torch.Tensor, chain: _Cha
 
     model.train()
     minibatch_loop(u.shape[0], step, epochs=cfg.epochs, batch_size=cfg.batch_size, generator=generator,
-                   device=u.device, desc="energy f_θ")
+                   device=u.device, desc="energy f_θ",
+                   state={"model": model, "optimizer": opt, "log_alpha": log_alpha, "alpha_optimizer": alpha_opt,
+                          "sums": sums, "chain_generator": chain.generator})
     model.eval()
     means = sums / max(u.shape[0], 1)
     return {key: [float(v) for v in means[:, i]] for i, key in enumerate(("mse", "gap", "alpha"))}

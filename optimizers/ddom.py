@@ -53,7 +53,7 @@ from mbo.core import OfflineData, Optimizer
 from mbo.diffusion import VPSDE, drop_condition, dsm_loss, guided_score, reverse_sde
 from mbo.errors import ConfigError
 from mbo.nn import DesignEncoder, Standardizer, mlp
-from mbo.cost import metered
+from mbo.nn.surrogate import minibatch_loop
 
 
 @dataclass
@@ -252,24 +252,20 @@ def _train(score, net: nn.Module, sde: VPSDE, x: torch.Tensor, y: torch.Tensor, 
            cfg: DDOMConfig, gen: torch.Generator) -> list[float]:
     """Weighted DSM with condition dropout; Adam with a linear warm-up; returns per-epoch losses."""
     opt = torch.optim.Adam(net.parameters(), lr=cfg.learning_rate)
-    n = x.shape[0]
-    history = []
-    net.train()
-    for epoch in metered(range(cfg.epochs), "ddom epoch"):
-        for group in opt.param_groups:
-            group["lr"] = cfg.learning_rate * min(1.0, (epoch + 1) / max(cfg.warmup_epochs, 1))
-        perm = torch.randperm(n, generator=gen, device=x.device)
-        total = 0.0
-        for start in metered(range(0, n, cfg.batch_size), "ddom step"):
-            idx = perm[start:start + cfg.batch_size]
-            y_c = drop_condition(y[idx], cfg.condition_dropout, generator=gen)
 
-            loss = dsm_loss(lambda x_t, t, y_c=y_c: score(x_t, t, y_c), x[idx], sde,
-                            weights=w[idx], generator=gen)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-        history.append(total / n)  # under mbo.cost.estimating, a partial epoch's sum over n
+    def step(idx: torch.Tensor, epoch: int, batch: int) -> float:
+        if batch == 0:
+            for group in opt.param_groups:
+                group["lr"] = cfg.learning_rate * min(1.0, (epoch + 1) / max(cfg.warmup_epochs, 1))
+        y_c = drop_condition(y[idx], cfg.condition_dropout, generator=gen)
+        loss = dsm_loss(lambda x_t, t: score(x_t, t, y_c), x[idx], sde, weights=w[idx], generator=gen)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    net.train()
+    history = minibatch_loop(x.shape[0], step, epochs=cfg.epochs, batch_size=cfg.batch_size, generator=gen,
+                             device=x.device, desc="ddom", state={"net": net, "optimizer": opt})
     net.eval()
     return history

@@ -583,7 +583,8 @@ class MINs(Optimizer):
         G.train()
         D.train()
         minibatch_loop(len(rows), step, epochs=cfg.epochs, batch_size=cfg.batch_size, generator=gen,
-                       shuffle=False, device=self.device, desc="mins")
+                       shuffle=False, device=self.device, desc="mins",
+                       state={"generator": G, "critic": D, "g_opt": g_opt, "d_opt": d_opt})
         G.eval()
 
     def _generate(self, y: torch.Tensor, tau: float | None) -> torch.Tensor:

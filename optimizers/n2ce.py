@@ -39,7 +39,7 @@ from mbo.core import OfflineData, Optimizer
 from mbo.diagnostics import discrete_novelty
 from mbo.errors import ConfigError
 from mbo.nn.blocks import IndexEmbedding, ResidualStack, orthogonal_penalty
-from mbo.cost import metered
+from mbo import checkpoint
 from mbo.samplers import langevin, svgd
 
 
@@ -180,7 +180,9 @@ class N2CE(Optimizer):
         opt_vae = torch.optim.Adam(self.model_.parameters(), lr=cfg.learning_rate, betas=(0.5, 0.999))
         opt_ratio = torch.optim.Adam(self.ratio_.parameters(), lr=cfg.ratio_learning_rate)
         self.history_ = []
-        for it in metered(range(cfg.num_iterations), "n2ce fit"):
+        state = {"model": self.model_, "ratio": self.ratio_, "opt_vae": opt_vae, "opt_ratio": opt_ratio,
+                 "generator": self.gen_, "history": self.history_}
+        for it in checkpoint.epochs(cfg.num_iterations, desc="n2ce fit", state=state, unit="iteration"):
             idx = self.train_idx_[torch.randint(len(self.train_idx_), (cfg.batch_size,), generator=self.gen_,
                                                 device=dev)]
             mu, logvar = self.model_.encode(self.x_[idx], self.y_[idx])

@@ -51,6 +51,7 @@ from mbo.core import OfflineData, Optimizer
 from mbo.diffusion.ve import SCHEDULES, VESchedule, ve_reverse_sde
 from mbo.errors import ConfigError
 from mbo.nn.surrogate import Surrogate
+from mbo import checkpoint
 from mbo.cost import metered
 
 
@@ -466,6 +467,15 @@ class EnergyMatchingSampler:
         self.counts = {"targets": 0, "nonfinite_targets": 0, "bootstrap_eligible": 0, "bootstrap_accepted": 0,
                        "buffer_added": 0}
 
+    def state_dict(self) -> dict:
+        """What the training loop changes besides the networks: the sample buffer, losses, counters."""
+        return {"buffer": self.buffer, "history": list(self.history), "counts": dict(self.counts)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.buffer = state["buffer"].to(self.device)
+        self.history[:] = state["history"]
+        self.counts.update(state["counts"])
+
     def stats(self) -> dict:
         c = self.counts
         out = {"final_loss": self.history[-1] if self.history else None, **c,
@@ -576,7 +586,8 @@ class EnergyMatchingSampler:
         opt = torch.optim.Adam(self.net.parameters(), lr=cfg.learning_rate)
         beta, capacity = cfg.ema_beta_per_epoch, cfg.buffer_capacity
         start = math.ceil(cfg.bootstrap_start * cfg.epochs) if self.bootstrap else cfg.epochs + 1
-        for epoch in metered(range(cfg.epochs), "bnem epoch" if self.bootstrap else "nem epoch"):
+        state = {"net": self.net, "ema": self.ema, "optimizer": opt, "generator": self.gen, "sampler": self}
+        for epoch in checkpoint.epochs(cfg.epochs, desc="bnem" if self.bootstrap else "nem", state=state):
             boot = self.bootstrap and epoch >= start
             losses = [self.train_step(opt, boot) for _ in metered(range(cfg.steps_per_epoch), "nem step")]
             self.history.append(float(np.mean(losses)))

@@ -76,15 +76,17 @@ def _estimate_first(specs, results_dir, force) -> bool:
 @click.option("--precision", default="fp32", show_default=True,
               help="fp32, or bf16: fit and propose under torch.autocast (the label says [bf16]).")
 @click.option("--label", default=None, help="Name of this configuration in leaderboards (cached runs too).")
-@click.option("--force", is_flag=True, help="Re-run even if a finished record exists.")
+@click.option("--force", is_flag=True, help="Re-run even if a finished record exists (and discard checkpoints).")
 @click.option("--estimate", is_flag=True,
               help="Only print the projected fit and propose time here (a few real steps of each loop); no record.")
 @options.threads
 @options.data_dir
 @options.results_dir
+@options.checkpoint_dir
+@options.checkpoint_every
 @options.quiet
 def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, precision, label, force, estimate, threads,
-            data_dir, results_dir, quiet):
+            data_dir, results_dir, checkpoint_dir, checkpoint_every, quiet):
     """Train one optimizer on a task's offline data, score Q candidates, store the record."""
     from mbo.config import parse_assignments
     from mbo.errors import ConfigError
@@ -115,7 +117,7 @@ def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, precisi
             return
     done = []
     for spec in specs:
-        rec = execute(spec, results_dir, force=force)
+        rec = execute(spec, results_dir, force=force, checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every)
         cached = " (cached; --force to re-run)" if rec.get("_cached") else ""
         click.echo(f"{spec.task.name} / {spec.label} / seed {spec.seed}: {_fmt_summary(rec)}{cached}")
         if rec.get("_kept_ok"):
@@ -198,10 +200,12 @@ def _check_sweep(task_names, opt_names, overrides, seeds, budget, profile, devic
 @options.threads
 @options.data_dir
 @options.results_dir
+@options.checkpoint_dir
+@options.checkpoint_every
 @options.quiet
 def sweep_cmd(tasks, optimizers, seeds, budget, profile, sets, executor, jobs, cpus_per_run, gpus_per_run,
               slurm_partition, slurm_time, slurm_mem_gb, slurm_folder, device, precision, force, threads, data_dir,
-              results_dir, quiet):
+              results_dir, checkpoint_dir, checkpoint_every, quiet):
     """Run every (task, optimizer, seed) of a grid; finished runs are skipped, so it resumes.
 
     Workers return each record to this process, which writes it: a cluster needs no shared results
@@ -223,8 +227,9 @@ def sweep_cmd(tasks, optimizers, seeds, budget, profile, sets, executor, jobs, c
     root = str(resolve_results(results_dir).resolve())
     per_opt = _check_sweep(task_names, opt_names, parse_assignments(sets), seed_list, budget, profile, device,
                            data_dir, root, precision)
+    ck_dir = os.path.abspath(checkpoint_dir) if checkpoint_dir else None
     jobs_all = [Job(portable_name(t), portable_name(o), s, budget, profile, per_opt[o], device, data_dir, root,
-                    force, precision)
+                    force, precision, ck_dir, checkpoint_every)
                 for t in task_names for o in opt_names for s in seed_list]
     runner = make_executor(executor, jobs=jobs, cpus_per_run=cpus_per_run, threads=threads, gpus_per_run=gpus_per_run,
                            slurm_folder=slurm_folder or os.path.join(root, "slurm"),

@@ -2,20 +2,27 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
+from mbo import checkpoint
 from mbo.cost import metered
 
 
 def minibatch_loop(n: int, step: Callable[[torch.Tensor, int, int], float], *, epochs: int,
                    batch_size: int, generator: torch.Generator | None = None, shuffle: bool = True,
-                   device: torch.device | str = "cpu", desc: str = "train") -> list[float]:
+                   device: torch.device | str = "cpu", desc: str = "train",
+                   state: Mapping[str, Any] | None = None) -> list[float]:
     """The one minibatch loop every trainer shares: per epoch, (re)shuffle the ``n`` rows and call
     ``step(idx, epoch, batch_index)`` on each batch (the last partial batch kept). The steps are one
     :func:`mbo.cost.metered` loop, so ``--estimate`` times a few of them.
+
+    Inside a :func:`mbo.checkpoint.session` the loop is a checkpointed stage: ``state`` and
+    ``generator`` are written after any batch once the interval has passed, and a resumed loop
+    continues from the batch after the last one written.
 
     Args:
         n: number of rows.
@@ -23,33 +30,48 @@ def minibatch_loop(n: int, step: Callable[[torch.Tensor, int, int], float], *, e
             batch's mean loss.
         epochs: passes over the rows.
         batch_size: rows per batch.
-        generator: CPU generator for the shuffling (seeded by the caller).
+        generator: generator for the shuffling (seeded by the caller; CPU, or the device's own).
         shuffle: reshuffle every epoch; ``False`` keeps one fixed order for the whole run (drawn
             once from ``generator``), as design-baselines' MINs pipeline (shuffle buffer 1).
         device: where ``idx`` lives.
-        desc: progress-bar label.
+        desc: progress-bar label (and the checkpoint stage's name).
+        state: everything else ``step`` mutates, by name (model, optimizer, other generators it
+            draws from, accumulators), as :func:`mbo.checkpoint.stage` takes it.
 
     Returns:
         The mean loss of each epoch (batch means weighted by batch size).
     """
-    fixed = torch.randperm(n, generator=generator) if not shuffle else None
-    num_batches = math.ceil(n / batch_size)
+    gen_device = generator.device if generator is not None else "cpu"
+    fixed = torch.randperm(n, generator=generator, device=gen_device) if not shuffle else None
+    registered = {**(state or {}), **({"shuffle_generator": generator} if generator is not None else {})}
+    starts = range(0, n, batch_size)
+    num_batches = len(starts)
     if num_batches == 0:
         return [0.0] * epochs
-    history: list[float] = []
-    steps = ((epoch, b) for epoch in range(epochs) for b in range(num_batches))
-    total, seen = 0.0, 0
-    for epoch, b in metered(steps, desc, total=epochs * num_batches):  # cut short under mbo.cost.estimating
-        if b == 0:
-            perm = (torch.randperm(n, generator=generator) if shuffle else fixed).to(device)
-            total, seen = 0.0, 0
-        idx = perm[b * batch_size:(b + 1) * batch_size]
-        total += float(step(idx, epoch, b)) * len(idx)
-        seen += len(idx)
-        if b == num_batches - 1:
-            history.append(total / n)
-    if len(history) < epochs and seen:  # an estimate stopped mid-epoch: the partial epoch's mean
-        history.append(total / seen)
+    with checkpoint.stage(desc, registered, total=epochs) as ck:
+        epoch0, batch0 = ck.position or (0, 0)
+        history = ck.extra.get("history", [])
+        steps = ((epoch, b) for epoch in range(epoch0, epochs)
+                 for b in range(batch0 if epoch == epoch0 else 0, num_batches))
+        total, seen, first = 0.0, 0, True
+        # one metered loop over the steps: cut short under mbo.cost.estimating (--estimate)
+        for epoch, b in metered(steps, desc, total=(epochs - epoch0) * num_batches - batch0):
+            if first and b:  # resumed part-way through this epoch
+                perm, total, seen = ck.extra["perm"].to(device), ck.extra["total"], starts[b]
+            elif b == 0:
+                perm = (torch.randperm(n, generator=generator, device=gen_device) if shuffle else fixed).to(device)
+                total, seen = 0.0, 0
+            first = False
+            idx = perm[starts[b]:starts[b] + batch_size]
+            total += float(step(idx, epoch, b)) * len(idx)
+            seen += len(idx)
+            if b + 1 < num_batches:
+                ck.reached((epoch, b + 1), {"history": history, "perm": perm, "total": total})
+            else:
+                history.append(total / n)
+                ck.reached((epoch + 1, 0), {"history": history})
+        if len(history) < epochs and seen and seen < n:  # an estimate stopped mid-epoch: the partial epoch's mean
+            history.append(total / seen)
     return history
 
 
@@ -63,7 +85,8 @@ def fit_regressor(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs:
                   generator: torch.Generator | None = None, desc: str = "surrogate",
                   loss: Callable[..., torch.Tensor] = mse_loss, extras: Sequence[torch.Tensor] = (),
                   optimizer: torch.optim.Optimizer | None = None, adam_eps: float = 1e-8,
-                  lr_schedule: str = "constant", on_epoch_end: Callable[[int], None] | None = None) -> list[float]:
+                  lr_schedule: str = "constant", on_epoch_end: Callable[[int], None] | None = None,
+                  state: Mapping[str, Any] | None = None) -> list[float]:
     """Minimize ``loss(model(x), y, *extras)`` with Adam minibatches (default: mean squared error).
 
     Args:
@@ -84,6 +107,8 @@ def fit_regressor(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs:
         lr_schedule: ``"constant"``, or ``"cosine"``: epoch ``e`` of ``E`` uses
             ``learning_rate · (1 + cos(π e / E)) / 2`` (DEMO's reference surrogate).
         on_epoch_end: called with the epoch index after each epoch's last update (e.g. checkpoint selection).
+        state: what ``loss`` mutates besides the model and optimizer (e.g. a generator it draws
+            noise from), for checkpoints (see :func:`minibatch_loop`).
 
     Returns:
         The mean training loss of each epoch.
@@ -107,7 +132,7 @@ def fit_regressor(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs:
 
     model.train()
     history = minibatch_loop(x.shape[0], step, epochs=epochs, batch_size=batch_size, generator=generator,
-                             device=x.device, desc=desc)
+                             device=x.device, desc=desc, state={"model": model, "optimizer": opt, **(state or {})})
     model.eval()
     return history
 
