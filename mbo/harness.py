@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import functools
 import platform
 import subprocess
 import time
@@ -21,7 +22,7 @@ from mbo.config import resolve_config
 from mbo.core import Optimizer, Task, config_dict, sealed_oracle
 from mbo.diagnostics import candidate_diagnostics
 from mbo.errors import ConfigError, MBOError
-from mbo.registry import check_implements, code_hash, load_class
+from mbo.registry import check_implements, code_hash, load_class, source_files
 
 PERCENTILES = (100, 75, 50, 25)
 
@@ -202,7 +203,8 @@ def _run(spec: RunSpec, rid: str) -> dict[str, Any]:
         "config": config_dict(spec.config), "seed": spec.seed, "budget": spec.budget,
         "data_version": task.data_version, "code_hash": spec.code_hash, "status": "failed", "error": None,
         "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "versions": _versions(), "git_commit": _git_commit(), "host": platform.node(),
+        "versions": _versions(), "git_commit": _git_commit(), **_code_dirty(source_files(spec.optimizer_cls, type(task))),
+        "host": platform.node(),
         "timings": {}, "num_clipped": 0,
     }
     t0 = time.perf_counter()
@@ -302,3 +304,37 @@ def _git_commit() -> str | None:
         return res.stdout.strip() or None if res.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+def _code_dirty(files: list[Path]) -> dict[str, Any]:
+    """``code_dirty``: whether any of ``files`` (the code a run's hash covers) differs from the git
+    commit of its checkout, uncommitted or untracked (``None`` when none is in a git checkout);
+    ``code_dirty_files`` names them."""
+    by_repo: dict[str, list[Path]] = {}
+    for path in files:
+        top = _git_toplevel(str(path.parent))
+        if top is not None:
+            by_repo.setdefault(top, []).append(path)
+    if not by_repo:
+        return {"code_dirty": None}
+    dirty: list[str] = []
+    for top, paths in by_repo.items():
+        try:
+            res = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "--",
+                                  *(str(p) for p in paths)], cwd=top, capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return {"code_dirty": None}
+        if res.returncode != 0:
+            return {"code_dirty": None}
+        dirty += [line[3:] for line in res.stdout.splitlines() if line[3:]]
+    return {"code_dirty": bool(dirty), **({"code_dirty_files": sorted(dirty)} if dirty else {})}
+
+
+@functools.lru_cache(maxsize=256)
+def _git_toplevel(folder: str) -> str | None:
+    try:
+        res = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=folder, capture_output=True, text=True,
+                             timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return res.stdout.strip() or None if res.returncode == 0 else None
