@@ -19,9 +19,10 @@ import numpy as np
 
 from mbo import store
 from mbo.config import resolve_config
-from mbo.core import Optimizer, Task, config_dict, sealed_oracle
+from mbo.core import Optimizer, Task, config_dict
 from mbo.diagnostics import candidate_diagnostics
-from mbo.errors import ConfigError, MBOError
+from mbo.errors import ConfigError, MBOError, OptimizerProcessLost
+from mbo.isolation import ChildFailure, RunContext, class_reference, jsonable as _jsonable
 from mbo.registry import check_implements, code_hash, load_class, source_files
 
 PERCENTILES = (100, 75, 50, 25)
@@ -112,19 +113,25 @@ def plan(task: str | Task, optimizer: str | type, *, seed: int = 0, budget: int 
                    label or default_label(name, applied, overrides), note, code_hash(cls, type(task_obj)))
 
 
-def cached(spec: RunSpec, root: Path) -> tuple[dict[str, Any] | None, Path | None]:
+def cached(spec: RunSpec, root: Path, in_process: bool = False) -> tuple[dict[str, Any] | None, Path | None]:
     """``(record, path)`` of the stored record of ``spec``'s run id, and the record only if it can be
-    reused: status ``ok`` and the same code hash (an edited optimizer or task runs again)."""
+    reused: status ``ok``, the same code hash (an edited optimizer or task runs again), and, unless
+    ``in_process``, made behind the process boundary (not with ``--in-process``)."""
     path = store.find(root, spec.run_id)
     rec = store.read(path) if path is not None else None
     if rec is None or rec.get("status") != "ok" or rec.get("code_hash") != spec.code_hash:
+        return None, path
+    if rec.get("isolation") == "in-process" and not in_process:
         return None, path
     rec["_path"] = str(path)
     return rec, path
 
 
-def execute(spec: RunSpec, results_dir: str | Path | None = None, force: bool = False) -> dict[str, Any]:
+def execute(spec: RunSpec, results_dir: str | Path | None = None, force: bool = False,
+            context: RunContext | None = None) -> dict[str, Any]:
     """Run one spec, or return its stored record if it already finished with this code (unless ``force``).
+
+    ``context`` says how the optimizer's code runs (default: in a child process; see :mod:`mbo.isolation`).
 
     A cached record stored under another label is moved to ``spec.label`` (one configuration,
     one row). A failed run never replaces a successful record: it is kept beside it
@@ -132,21 +139,24 @@ def execute(spec: RunSpec, results_dir: str | Path | None = None, force: bool = 
     """
     root = store.results_dir(results_dir)
     store.prepare(root)  # an unwritable results folder fails here, before any training
+    context = dataclasses.replace(context or RunContext(), results_dir=str(root))
     if not force:
-        rec = finished(spec, root)
+        rec = finished(spec, root, in_process=context.in_process)
         if rec is not None:
             return rec
-    return save(run_spec(spec), root)
+    return save(run_spec(spec, context), root)
 
 
-def finished(spec: RunSpec, results_dir: str | Path | None = None) -> dict[str, Any] | None:
-    """The stored record of ``spec`` if it can be reused (``ok``, same code hash), else ``None``.
+def finished(spec: RunSpec, results_dir: str | Path | None = None, in_process: bool = False
+             ) -> dict[str, Any] | None:
+    """The stored record of ``spec`` if it can be reused (``ok``, same code hash, and unless
+    ``in_process`` not made in-process), else ``None``.
 
     A reusable record stored under another label is moved to ``spec.label`` (one configuration,
     one row). The returned record is marked ``_cached``.
     """
     root = store.results_dir(results_dir)
-    rec, existing = cached(spec, root)
+    rec, existing = cached(spec, root, in_process)
     if rec is None:
         return None
     if rec.get("label") != spec.label:
@@ -156,9 +166,18 @@ def finished(spec: RunSpec, results_dir: str | Path | None = None) -> dict[str, 
     return rec
 
 
-def run_spec(spec: RunSpec) -> dict[str, Any]:
-    """Run one spec and return its record, writing nothing (what a sweep's worker does)."""
-    return _run(spec, spec.run_id)
+def run_spec(spec: RunSpec, context: RunContext | None = None) -> dict[str, Any]:
+    """Run one spec and return its record, writing nothing (what a sweep's worker does).
+
+    Raises:
+        ConfigError: the optimizer class cannot be imported by the child process (defined in a
+            function or a notebook) and ``context.in_process`` is not set.
+        OptimizerProcessLost: the optimizer's process died before returning (a sweep retries it).
+    """
+    context = context or RunContext()
+    if not context.in_process:
+        class_reference(spec.optimizer_cls)  # before any work
+    return _run(spec, spec.run_id, context)
 
 
 def save(record: dict[str, Any], results_dir: str | Path | None = None) -> dict[str, Any]:
@@ -181,19 +200,23 @@ def save(record: dict[str, Any], results_dir: str | Path | None = None) -> dict[
 def run(task: str | Task, optimizer: str | type, seed: int = 0, budget: int = 128,
         results_dir: str | Path | None = None, *, profile: str | None = None,
         overrides: dict[str, Any] | None = None, device: str = "auto", data_dir: str | None = None,
-        force: bool = False, label: str | None = None) -> dict[str, Any]:
+        force: bool = False, label: str | None = None, in_process: bool = False) -> dict[str, Any]:
     """Train ``optimizer`` on ``task``'s offline data, score ``budget`` candidates, store the record.
+
+    The optimizer's code runs in a child process that holds no task (:mod:`mbo.isolation`);
+    ``in_process=True`` runs it here instead, for debugging (the record says so).
 
     Returns:
         The run record (a dict; see ARCHITECTURE.md, "Run record").
     """
     spec = plan(task, optimizer, seed=seed, budget=budget, profile=profile, overrides=overrides,
                 device=device, data_dir=data_dir, label=label)
-    return execute(spec, results_dir, force)
+    return execute(spec, results_dir, force, RunContext(in_process=in_process))
 
 
-def _run(spec: RunSpec, rid: str) -> dict[str, Any]:
-    from mbo.nn.device import resolve_device, seed_everything
+def _run(spec: RunSpec, rid: str, context: RunContext) -> dict[str, Any]:
+    from mbo.isolation import make_guard, optimizer_side, run_in_child
+    from mbo.nn.device import resolve_device
 
     task = spec.task
     rec: dict[str, Any] = {
@@ -205,7 +228,7 @@ def _run(spec: RunSpec, rid: str) -> dict[str, Any]:
         "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "versions": _versions(), "git_commit": _git_commit(), **_code_dirty(source_files(spec.optimizer_cls, type(task))),
         "host": platform.node(),
-        "timings": {}, "num_clipped": 0,
+        "timings": {}, "num_clipped": 0, "isolation": "in-process" if context.in_process else "process",
     }
     t0 = time.perf_counter()
     try:
@@ -221,22 +244,18 @@ def _run(spec: RunSpec, rid: str) -> dict[str, Any]:
         rec["dataset_best"] = {"raw": best, "normalized": float(task.normalize(best))}
         rec["dataset_size"] = len(data)
         rec["normalization"] = {"y_min": float(task.y_min), "y_max": float(task.y_max)}
-        seed_everything(spec.seed)
-        with sealed_oracle("__init__"):  # the optimizer's code never reaches an oracle
-            opt = spec.optimizer_cls(config=spec.config, seed=spec.seed, device=device)
-        t = time.perf_counter()
-        with sealed_oracle("fit"):
-            opt.fit(data)
-        rec["timings"]["fit"] = time.perf_counter() - t
-        t = time.perf_counter()
-        with sealed_oracle("propose"):
-            cands = opt.propose(spec.budget)
-        rec["timings"]["propose"] = time.perf_counter() - t
-        cands, clipped = task.space.check(cands, n=spec.budget)
+        args = (spec.optimizer_cls, spec.config, spec.seed, spec.device, data, spec.budget, context)
+        if context.in_process:
+            side = optimizer_side(*args)
+        else:  # the child gets the offline data and the config, never the task
+            side = run_in_child(*args, make_guard(task, spec.optimizer_cls, context))
+        rec["timings"].update(side["timings"])
+        rec["device"], rec["torch_threads"] = side["device"], side["torch_threads"]
+        cands, clipped = task.space.check(side["candidates"], n=spec.budget)  # the parent's own gate
+        clipped += side["num_clipped"]
         rec["num_clipped"] = clipped
-        with sealed_oracle("diagnostics"):
-            opt_diag = _jsonable(opt.diagnostics() or {})
-        rec["diagnostics"] = {**candidate_diagnostics(cands, data.x, task.space, clipped), "optimizer": opt_diag}
+        rec["diagnostics"] = {**candidate_diagnostics(cands, data.x, task.space, clipped),
+                              "optimizer": side["diagnostics"]}
         t = time.perf_counter()
         raw = task.score(cands)
         rec["timings"]["score"] = time.perf_counter() - t
@@ -248,8 +267,12 @@ def _run(spec: RunSpec, rid: str) -> dict[str, Any]:
         rec["scores"] = {"raw": raw.tolist(), "normalized": norm.tolist()}
         rec["summary"] = {"raw": _summ(raw), "normalized": _summ(norm)}
         rec["status"] = "ok"
-    except (KeyboardInterrupt, SystemExit):
+    except (KeyboardInterrupt, SystemExit, OptimizerProcessLost):
         raise
+    except ChildFailure as exc:  # the optimizer's code failed in its process
+        rec["error"] = exc.error
+        if exc.traceback:
+            rec["traceback"] = exc.traceback
     except MBOError as exc:  # a known problem: its message says what to do
         rec["error"] = f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # an optimizer bug: keep the traceback
@@ -257,19 +280,6 @@ def _run(spec: RunSpec, rid: str) -> dict[str, Any]:
         rec["traceback"] = traceback.format_exc(limit=8)
     rec["timings"]["total"] = time.perf_counter() - t0
     return rec
-
-
-def _jsonable(value: Any) -> Any:
-    """``value`` with numpy/torch scalars and arrays turned into plain Python (for JSON records)."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "tolist"):  # numpy / torch arrays and scalars
-        return _jsonable(value.tolist())
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
 
 
 def _torch_threads() -> int:

@@ -235,8 +235,16 @@ def _module_file(folder: Path, name: str) -> list[Path]:
 
 
 def _origin(name: str) -> Path | None:
+    """The ``.py`` file of module ``name``, found without executing any module outside mbo."""
+    parent, _, last = name.rpartition(".")
+    if parent and parent not in sys.modules and not _is_mbo(parent):
+        init = _origin(parent)  # find_spec would import (run) the parent package
+        if init is None or init.name != "__init__.py":
+            return None
+        found = _module_file(init.parent, last)
+        return found[0] if found else None
     try:
-        spec = importlib.util.find_spec(name)
+        spec = importlib.util.find_spec(name)  # imports nothing here but mbo packages
     except (ImportError, ValueError, AttributeError):
         return None
     origin = getattr(spec, "origin", None)

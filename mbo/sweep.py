@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 class Job:
     """One (task, optimizer, seed) run of a sweep, as plain data a worker on another machine can plan.
 
-    ``results_dir`` is where the *driver* writes the record; workers never use it.
+    ``results_dir`` is where the *driver* writes the record; workers never use it (except to keep
+    the optimizer's process away from its records). ``in_process`` runs the optimizer's code in the
+    worker itself (debugging; see :class:`mbo.isolation.RunContext`).
     """
 
     task: str
@@ -32,6 +34,7 @@ class Job:
     data_dir: str | None
     results_dir: str
     force: bool
+    in_process: bool = False
 
 
 def portable_name(name: str) -> str:
@@ -73,6 +76,7 @@ def run_job(job: Job, threads: int = 0, quiet: bool = False) -> dict[str, Any]:
         quiet: no progress bars (a worker shares its terminal with the sweep's bar).
     """
     from mbo.harness import run_spec
+    from mbo.isolation import RunContext
 
     if quiet:
         os.environ["MBO_QUIET"] = "1"
@@ -80,7 +84,7 @@ def run_job(job: Job, threads: int = 0, quiet: bool = False) -> dict[str, Any]:
         import torch
 
         torch.set_num_threads(threads)
-    return run_spec(_plan(job))
+    return run_spec(_plan(job), RunContext(in_process=job.in_process, threads=threads, results_dir=job.results_dir))
 
 
 def _plan(job: Job):
@@ -96,7 +100,7 @@ def pending(jobs: list[Job]) -> tuple[list[Job], int]:
 
     todo, done = [], 0
     for job in jobs:
-        if not job.force and finished(_plan(job), job.results_dir) is not None:
+        if not job.force and finished(_plan(job), job.results_dir, in_process=job.in_process) is not None:
             done += 1
             continue
         todo.append(job)

@@ -94,10 +94,12 @@ def test_records_say_whether_the_hashed_code_had_uncommitted_changes(tmp_path, m
     monkeypatch.syspath_prepend(str(repo))
     name = f"{repo / 'shift.py'}:Shift"
     clean = mbo.run(TINY_C, name, seed=0, budget=4, results_dir=tmp_path / "r", device="cpu")
-    assert clean["code_dirty"] is False and "code_dirty_files" not in clean
+    assert clean["code_dirty"] in (True, False)  # the mbo files it imports may be edited in this checkout
+    assert not {"helper.py", "shift.py"} & set(clean.get("code_dirty_files", []))
     (repo / "helper.py").write_text("SHIFT = 0.25\n")
     dirty = mbo.run(TINY_C, name, seed=0, budget=4, results_dir=tmp_path / "r", device="cpu")
-    assert dirty["code_dirty"] is True and dirty["code_dirty_files"] == ["helper.py"]
+    assert dirty["code_dirty"] is True and "helper.py" in dirty["code_dirty_files"]
+    assert "shift.py" not in dirty["code_dirty_files"]
     outside = mbo.run(TINY_C, "random", seed=0, budget=4, results_dir=tmp_path / "r2", device="cpu")
     assert outside["code_dirty"] in (True, False)  # mbo's own checkout (None only outside git)
 
@@ -112,3 +114,34 @@ def test_the_hash_does_not_depend_on_where_the_plugin_lives(tmp_path):
     assert ha == code_hash(load_class("optimizer", f"{b / 'shift.py'}:Shift"))
     assert [p.name for p in source_files(load_class("optimizer", f"{a / 'shift.py'}:Shift"))
             if p.parent == a] == ["helper.py", "shift.py"]
+
+
+def test_the_leaderboard_marks_a_cell_whose_newest_attempt_failed_and_counts_ignored_failures(tmp_path, monkeypatch):
+    from mbo.report import format_table, leaderboard, load_records
+
+    kw = dict(budget=4, results_dir=tmp_path, device="cpu")
+    for seed in (0, 1):
+        assert mbo.run(TINY_C, "tests/faulty.py:FailsOnRequest", seed=seed, **kw)["status"] == "ok"
+    mbo.run(TINY_C, "random", seed=0, **kw)
+    monkeypatch.setenv("MBO_TEST_FAIL", "1")  # the method's code now fails (as after a bad edit)
+    assert mbo.run(TINY_C, "tests/faulty.py:FailsOnRequest", seed=0, force=True, **kw).get("_kept_ok")
+    assert mbo.run(TINY_C, "tests/faulty.py:FailsOnRequest", seed=2, **kw)["status"] == "failed"
+    table = leaderboard(load_records(tmp_path))
+    text = format_table(table)
+    assert "failed: 2 failed runs ignored" in text
+    assert "fails-on-request on tiny-continuous" in text and text.count("†") == 2  # the cell and the legend
+    row = next(line for line in text.splitlines() if line.startswith("fails-on-request"))
+    assert "(n=2) †" in row
+    assert "†" not in next(line for line in text.splitlines() if line.startswith("random"))
+
+
+def test_hashing_runs_no_plugin_code(tmp_path):
+    """Finding the files must not import them: a plug-in folder's package may act on import (as
+    tests/conftest.py sets MBO_QUIET)."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("open(__file__ + '.ran', 'w').close()\n")
+    (tmp_path / "pkg" / "sub.py").write_text("X = 1\n")
+    (tmp_path / "plug.py").write_text(PLUGIN.replace("from helper import SHIFT", "from pkg.sub import X as SHIFT"))
+    files = source_files(load_class("optimizer", f"{tmp_path / 'plug.py'}:Shift"))
+    assert {p.name for p in files if p.parent.parent == tmp_path} == {"__init__.py", "sub.py"}
+    assert not (tmp_path / "pkg" / "__init__.py.ran").exists()

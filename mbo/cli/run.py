@@ -60,15 +60,17 @@ def _profile_line(spec, device) -> str:
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--label", default=None, help="Name of this configuration in leaderboards (cached runs too).")
 @click.option("--force", is_flag=True, help="Re-run even if a finished record exists.")
+@options.in_process
 @options.data_dir
 @options.results_dir
 @options.quiet
-def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, label, force, data_dir,
+def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, label, force, in_process, data_dir,
             results_dir, quiet):
     """Train one optimizer on a task's offline data, score Q candidates, store the record."""
     from mbo.config import parse_assignments
     from mbo.errors import ConfigError
     from mbo.harness import execute, plan
+    from mbo.isolation import RunContext
     from mbo.nn.device import resolve_device
     from mbo.store import prepare, results_dir as resolve_results
     from mbo.sweep import parse_seeds
@@ -87,7 +89,7 @@ def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, label, 
     click.echo(_profile_line(specs[0], resolve_device(device)))
     done = []
     for spec in specs:
-        rec = execute(spec, results_dir, force=force)
+        rec = execute(spec, results_dir, force=force, context=RunContext(in_process=in_process))
         cached = " (cached; --force to re-run)" if rec.get("_cached") else ""
         click.echo(f"{spec.task.name} / {spec.label} / seed {spec.seed}: {_fmt_summary(rec)}{cached}")
         if rec.get("_kept_ok"):
@@ -166,11 +168,13 @@ def _check_sweep(task_names, opt_names, overrides, seeds, budget, profile, devic
                    "[default: <results-dir>/slurm].")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--force", is_flag=True)
+@options.in_process
 @options.data_dir
 @options.results_dir
 @options.quiet
 def sweep_cmd(tasks, optimizers, seeds, budget, profile, sets, executor, jobs, cpus_per_run, gpus_per_run,
-              slurm_partition, slurm_time, slurm_mem_gb, slurm_folder, device, force, data_dir, results_dir, quiet):
+              slurm_partition, slurm_time, slurm_mem_gb, slurm_folder, device, force, in_process, data_dir,
+              results_dir, quiet):
     """Run every (task, optimizer, seed) of a grid; finished runs are skipped, so it resumes.
 
     Workers return each record to this process, which writes it: a cluster needs no shared results
@@ -193,7 +197,7 @@ def sweep_cmd(tasks, optimizers, seeds, budget, profile, sets, executor, jobs, c
     per_opt = _check_sweep(task_names, opt_names, parse_assignments(sets), seed_list, budget, profile, device,
                            data_dir, root)
     jobs_all = [Job(portable_name(t), portable_name(o), s, budget, profile, per_opt[o], device, data_dir, root,
-                    force)
+                    force, in_process)
                 for t in task_names for o in opt_names for s in seed_list]
     runner = make_executor(executor, jobs=jobs, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run,
                            slurm_folder=slurm_folder or os.path.join(root, "slurm"),
