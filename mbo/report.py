@@ -74,7 +74,7 @@ def load_records(results_dir: str | Path | None = None, include_failed: bool = F
             seen.add(rec.get("run_id"))
             row = _row(rec)
             newer = kept.get(str(rec.get("run_id")))  # a later attempt (other code, or --force) failed
-            row["newest_failed"] = newer is not None and str(newer.get("started", "")) > str(rec.get("started", ""))
+            row["newest_failed"] = newer is not None and _attempt(newer) > _attempt(rec)
             rows.append(row)
     df = pd.DataFrame(rows)
     df.attrs["failed"] = failed  # (task, label) of every failed run, ignored by leaderboards
@@ -85,6 +85,12 @@ def load_records(results_dir: str | Path | None = None, include_failed: bool = F
                               f"(code hashes {', '.join(sorted(hashes.unique()))}); re-run the old ones or give "
                               "the new code its own --label", stacklevel=2)
     return df
+
+
+def _attempt(rec: dict) -> tuple[str, float]:
+    """When a run was attempted: its start time (to the second), then its file's modification time."""
+    path = rec.get("_path")
+    return str(rec.get("started", "")), store._mtime(Path(path)) if path else 0.0
 
 
 def _row(rec: dict) -> dict:
