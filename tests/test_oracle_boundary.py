@@ -171,3 +171,20 @@ def test_ctrl_c_and_a_killed_parent_leave_no_optimizer_process_behind(tmp_path):
             time.sleep(0.05)
         assert time.time() - t0 < 5, f"the optimizer's process outlived its parent ({signal.Signals(how).name})"
     assert not list((tmp_path / "r").rglob("*.json"))
+
+
+def test_the_cli_runs_in_a_child_by_default_and_in_process_on_request(tmp_path):
+    from click.testing import CliRunner
+
+    from mbo.cli import main
+
+    args = ["run", "-t", "branin", "-o", "random", "-Q", "4", "--device", "cpu", "--results-dir", str(tmp_path)]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    res = CliRunner().invoke(main, args + ["--force", "--in-process"])
+    assert res.exit_code == 0, res.output
+    [rec] = [json.loads(p.read_text()) for p in tmp_path.rglob("*.json")]
+    assert rec["isolation"] == "in-process"
+    res = CliRunner().invoke(main, args)  # a guarded run does not reuse it
+    assert res.exit_code == 0 and "cached" not in res.output
+    [rec] = [json.loads(p.read_text()) for p in tmp_path.rglob("*.json")]
+    assert rec["isolation"] == "process"
