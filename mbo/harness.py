@@ -22,7 +22,8 @@ from mbo.config import resolve_config
 from mbo.core import Optimizer, Task, config_dict
 from mbo.diagnostics import candidate_diagnostics
 from mbo.errors import ConfigError, MBOError, OptimizerProcessLost
-from mbo.isolation import ChildFailure, RunContext, class_reference, jsonable as _jsonable
+from mbo.isolation import (ChildFailure, RunContext, class_reference, jsonable as _jsonable, make_guard,
+                           optimizer_side, run_in_child)
 from mbo.registry import check_implements, code_hash, load_class, source_files
 
 PERCENTILES = (100, 75, 50, 25)
@@ -215,7 +216,6 @@ def run(task: str | Task, optimizer: str | type, seed: int = 0, budget: int = 12
 
 
 def _run(spec: RunSpec, rid: str, context: RunContext) -> dict[str, Any]:
-    from mbo.isolation import make_guard, optimizer_side, run_in_child
     from mbo.nn.device import resolve_device
 
     task = spec.task
@@ -226,8 +226,8 @@ def _run(spec: RunSpec, rid: str, context: RunContext) -> dict[str, Any]:
         "config": config_dict(spec.config), "seed": spec.seed, "budget": spec.budget,
         "data_version": task.data_version, "code_hash": spec.code_hash, "status": "failed", "error": None,
         "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "versions": _versions(), "git_commit": _git_commit(), **_code_dirty(source_files(spec.optimizer_cls, type(task))),
-        "host": platform.node(),
+        "versions": _versions(), "git_commit": _git_commit(),
+        **_code_dirty(source_files(spec.optimizer_cls, type(task))), "host": platform.node(),
         "timings": {}, "num_clipped": 0, "isolation": "in-process" if context.in_process else "process",
     }
     t0 = time.perf_counter()

@@ -57,7 +57,7 @@ def test_flipping_a_sign_in_a_copy_of_a_shared_module_changes_the_hash(tmp_path)
         ascent.write_text(ascent.read_text().replace("(x + step_size * grad)", "(x - step_size * grad)", 1))
         print(before, code_hash(GradientAscent, Branin))
     """ % (str(pkg), str(pkg / "samplers" / "ascent.py")))
-    assert "(x + step_size * grad)" in (pkg / "samplers" / "ascent.py").read_text(), "the test's edit must change the file"
+    assert "(x + step_size * grad)" in (pkg / "samplers" / "ascent.py").read_text(), "the edit must change the file"
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     res = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
                          timeout=120)

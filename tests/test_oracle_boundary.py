@@ -61,7 +61,8 @@ def test_the_child_holds_no_task_and_no_task_module(tmp_path):
 
 def test_a_task_defined_in_a_plugin_file_is_not_importable_in_the_child(tmp_path):
     rec = mbo.run(TINY_C, "tests/faulty.py:PeeksAndHides", seed=0, budget=4, results_dir=tmp_path, device="cpu")
-    assert rec["status"] == "failed" and re.search(r"open \S+conftest\S* \(the task's module\)", rec["error"]), rec["error"]
+    assert rec["status"] == "failed"
+    assert re.search(r"open \S+conftest\S* \(the task's module\)", rec["error"]), rec["error"]
 
 
 def _fake_file(folder: Path) -> Path:

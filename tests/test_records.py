@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import mbo
 from mbo import store
 from mbo.cli import main
-from mbo.core import Optimizer, Task, sealed_oracle
+from mbo.core import Task, sealed_oracle
 from mbo.errors import OracleAccessError
 from mbo.report import load_records
 from tests.conftest import TinyContinuous, TinyDiscrete
