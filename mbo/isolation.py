@@ -328,7 +328,10 @@ def _mp_context():
             _CONTEXT = mp.get_context("forkserver")
             builtin = sorted({ref.partition(":")[0] for ref in names("optimizer").values()
                               if ref.startswith("mbo.optimizers.")})
-            _CONTEXT.set_forkserver_preload(["numpy", "torch", "scipy.stats", "mbo.isolation", "mbo.nn",
+            # torch.optim imports torch._dynamo (and sympy, ~800 modules, ~2 s) at the first step: preload
+            # it once here, or every child pays for it again
+            _CONTEXT.set_forkserver_preload(["numpy", "torch", "torch._dynamo", "torch.profiler", "scipy.stats",
+                                             "mbo.isolation", "mbo.nn",
                                              "mbo.samplers", "mbo.diffusion", "mbo.registry", *builtin])
         else:
             _CONTEXT = mp.get_context("spawn")
