@@ -74,6 +74,10 @@ class OracleAccessError(MBOError, RuntimeError):
     """An oracle was called while an optimizer was fitting or proposing: only the harness scores."""
 
 
+class OptimizerProcessLost(MBOError, RuntimeError):
+    """The child process running an optimizer's code died before returning (killed, out of memory)."""
+
+
 class MissingDependencyError(MBOError, ImportError):
     """An optional dependency is not installed; the message gives the pip command."""
 

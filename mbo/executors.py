@@ -254,7 +254,8 @@ class LocalProcesses(Executor):
 
     def _start(self, i: int) -> None:
         parent, child = self._ctx.Pipe()
-        proc = self._ctx.Process(target=_worker_main, args=(child, self._envs[i], self.threads), daemon=True,
+        # not daemonic, so that it may start each run's optimizer process; close() always stops it
+        proc = self._ctx.Process(target=_worker_main, args=(child, self._envs[i], self.threads), daemon=False,
                                  name=f"mbo-sweep-worker-{i}")
         proc.start()
         child.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import functools
 import platform
 import subprocess
 import time
@@ -18,10 +19,12 @@ import numpy as np
 
 from mbo import checkpoint, store
 from mbo.config import check_seed, resolve_config
-from mbo.core import Optimizer, Task, config_dict, sealed_oracle
+from mbo.core import Optimizer, Task, config_dict
 from mbo.diagnostics import candidate_diagnostics, check_budget
-from mbo.errors import ConfigError, MBOError
-from mbo.registry import check_implements, code_hash, load_class
+from mbo.errors import ConfigError, MBOError, OptimizerProcessLost
+from mbo.isolation import (ChildFailure, RunContext, class_reference, jsonable as _jsonable, make_guard,
+                           optimizer_side, run_in_child)
+from mbo.registry import check_implements, code_hash, load_class, source_files
 from mbo.stats import percentile_tfp_nearest
 
 PERCENTILES = (100, 75, 50, 25)
@@ -142,21 +145,26 @@ def _marked(label: str, profile: str | None, precision: str = "fp32") -> str:
     return f"{head}[{','.join(parts + missing)}]"
 
 
-def cached(spec: RunSpec, root: Path) -> tuple[dict[str, Any] | None, Path | None]:
+def cached(spec: RunSpec, root: Path, in_process: bool = False) -> tuple[dict[str, Any] | None, Path | None]:
     """``(record, path)`` of the stored record of ``spec``'s run id, and the record only if it can be
-    reused: status ``ok`` and the same code hash (an edited optimizer or task runs again)."""
+    reused: status ``ok``, the same code hash (an edited optimizer or task runs again), and, unless
+    ``in_process``, made behind the process boundary (not with ``--in-process``)."""
     path = store.find(root, spec.run_id)
     rec = store.read(path) if path is not None else None
     if rec is None or rec.get("status") != "ok" or rec.get("code_hash") != spec.code_hash:
+        return None, path
+    if rec.get("isolation") == "in-process" and not in_process:
         return None, path
     rec["_path"] = str(path)
     return rec, path
 
 
-def execute(spec: RunSpec, results_dir: str | Path | None = None, force: bool = False, *,
-            checkpoint_dir: str | Path | None = None,
+def execute(spec: RunSpec, results_dir: str | Path | None = None, force: bool = False,
+            context: RunContext | None = None, *, checkpoint_dir: str | Path | None = None,
             checkpoint_every: float | None = checkpoint.DEFAULT_INTERVAL_S) -> dict[str, Any]:
     """Run one spec, or return its stored record if it already finished with this code (unless ``force``).
+
+    ``context`` says how the optimizer's code runs (default: in a child process; see :mod:`mbo.isolation`).
 
     A cached record stored under another label is moved to ``spec.label`` (one configuration,
     one row). A failed run never replaces a successful record: it is kept beside it
@@ -168,12 +176,15 @@ def execute(spec: RunSpec, results_dir: str | Path | None = None, force: bool = 
     """
     root = store.results_dir(results_dir)
     store.prepare(root)  # an unwritable results folder fails here, before any training
+    context = dataclasses.replace(context or RunContext(), results_dir=str(root))
     if not force:
-        rec = finished(spec, root)
+        rec = finished(spec, root, in_process=context.in_process)
         if rec is not None:
             return rec
-    return save(run_spec(spec, checkpoint_folder(spec, root, checkpoint_dir, force, checkpoint_every),
-                         checkpoint_every), root)
+    folder = checkpoint_folder(spec, root, checkpoint_dir, force, checkpoint_every)
+    context = dataclasses.replace(context, checkpoint_dir=None if folder is None else str(folder),
+                                  checkpoint_every=checkpoint_every or 0.0)
+    return save(run_spec(spec, context), root)
 
 
 def checkpoint_folder(spec: RunSpec, results_dir: str | Path | None, checkpoint_dir: str | Path | None,
@@ -187,14 +198,16 @@ def checkpoint_folder(spec: RunSpec, results_dir: str | Path | None, checkpoint_
     return checkpoint.run_directory(ck_root, spec.run_id, spec.code_hash)
 
 
-def finished(spec: RunSpec, results_dir: str | Path | None = None) -> dict[str, Any] | None:
-    """The stored record of ``spec`` if it can be reused (``ok``, same code hash), else ``None``.
+def finished(spec: RunSpec, results_dir: str | Path | None = None, in_process: bool = False
+             ) -> dict[str, Any] | None:
+    """The stored record of ``spec`` if it can be reused (``ok``, same code hash, and unless
+    ``in_process`` not made in-process), else ``None``.
 
     A reusable record stored under another label is moved to ``spec.label`` (one configuration,
     one row). The returned record is marked ``_cached``.
     """
     root = store.results_dir(results_dir)
-    rec, existing = cached(spec, root)
+    rec, existing = cached(spec, root, in_process)
     if rec is None:
         return None
     if rec.get("label") != spec.label:
@@ -204,15 +217,21 @@ def finished(spec: RunSpec, results_dir: str | Path | None = None) -> dict[str, 
     return rec
 
 
-def run_spec(spec: RunSpec, checkpoint_folder: str | Path | None = None,
-             checkpoint_every: float | None = checkpoint.DEFAULT_INTERVAL_S) -> dict[str, Any]:
-    """Run one spec and return its record, writing no record (what a sweep's worker does).
+def run_spec(spec: RunSpec, context: RunContext | None = None) -> dict[str, Any]:
+    """Run one spec and return its record, writing nothing (what a sweep's worker does).
 
-    With ``checkpoint_folder`` (the run's own, :func:`mbo.checkpoint.run_directory`) training
-    resumes from the checkpoints there and writes new ones every ``checkpoint_every`` seconds.
+    With ``context.checkpoint_dir`` (the run's own, :func:`checkpoint_folder`) training resumes from
+    the checkpoints there and writes new ones every ``context.checkpoint_every`` seconds.
+
+    Raises:
+        ConfigError: the optimizer class cannot be imported by the child process (defined in a
+            function or a notebook) and ``context.in_process`` is not set.
+        OptimizerProcessLost: the optimizer's process died before returning (a sweep retries it).
     """
-    return _run(spec, spec.run_id, checkpoint_folder if checkpoint_every is not None else None,
-                checkpoint_every or 0.0)
+    context = context or RunContext()
+    if not context.in_process:
+        class_reference(spec.optimizer_cls)  # before any work
+    return _run(spec, spec.run_id, dataclasses.replace(context, precision=spec.precision))
 
 
 def save(record: dict[str, Any], results_dir: str | Path | None = None) -> dict[str, Any]:
@@ -235,24 +254,26 @@ def save(record: dict[str, Any], results_dir: str | Path | None = None) -> dict[
 def run(task: str | Task, optimizer: str | type, seed: int = 0, budget: int = 128,
         results_dir: str | Path | None = None, *, profile: str | None = None,
         overrides: dict[str, Any] | None = None, device: str = "auto", data_dir: str | None = None,
-        force: bool = False, label: str | None = None, precision: str = "fp32",
+        force: bool = False, label: str | None = None, precision: str = "fp32", in_process: bool = False,
         checkpoint_dir: str | Path | None = None,
         checkpoint_every: float | None = checkpoint.DEFAULT_INTERVAL_S) -> dict[str, Any]:
     """Train ``optimizer`` on ``task``'s offline data, score ``budget`` candidates, store the record.
 
-    An interrupted run resumes from its checkpoints (see :func:`execute`).
+    The optimizer's code runs in a child process that holds no task (:mod:`mbo.isolation`);
+    ``in_process=True`` runs it here instead, for debugging (the record says so). An interrupted
+    run resumes from its checkpoints (see :func:`execute`).
 
     Returns:
         The run record (a dict; see ARCHITECTURE.md, "Run record").
     """
     spec = plan(task, optimizer, seed=seed, budget=budget, profile=profile, overrides=overrides,
                 device=device, data_dir=data_dir, label=label, precision=precision)
-    return execute(spec, results_dir, force, checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every)
+    return execute(spec, results_dir, force, RunContext(in_process=in_process), checkpoint_dir=checkpoint_dir,
+                   checkpoint_every=checkpoint_every)
 
 
-def _run(spec: RunSpec, rid: str, checkpoint_folder: str | Path | None = None,
-         checkpoint_every: float = checkpoint.DEFAULT_INTERVAL_S) -> dict[str, Any]:
-    from mbo.nn.device import autocast, resolve_device, seed_everything
+def _run(spec: RunSpec, rid: str, context: RunContext) -> dict[str, Any]:
+    from mbo.nn.device import resolve_device
 
     task = spec.task
     rec: dict[str, Any] = {
@@ -263,8 +284,9 @@ def _run(spec: RunSpec, rid: str, checkpoint_folder: str | Path | None = None,
         "data_version": task.data_version, "code_hash": spec.code_hash, "precision": spec.precision,
         "status": "failed", "error": None,
         "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "versions": _versions(), "git_commit": _git_commit(), "host": platform.node(),
-        "timings": {}, "num_clipped": 0,
+        "versions": _versions(), "git_commit": _git_commit(),
+        **_code_dirty(source_files(spec.optimizer_cls, type(task))), "host": platform.node(),
+        "timings": {}, "num_clipped": 0, "isolation": "in-process" if context.in_process else "process",
     }
     t0 = time.perf_counter()
     try:
@@ -281,28 +303,22 @@ def _run(spec: RunSpec, rid: str, checkpoint_folder: str | Path | None = None,
         rec["dataset_best"] = {"raw": best, "normalized": float(task.normalize(best))}
         rec["dataset_size"] = len(data)
         rec["normalization"] = {"y_min": float(task.y_min), "y_max": float(task.y_max)}
-        seed_everything(spec.seed)
-        with sealed_oracle("__init__"):  # the optimizer's code never reaches an oracle
-            opt = spec.optimizer_cls(config=spec.config, seed=spec.seed, device=device)
-        with checkpoint.session(checkpoint_folder, checkpoint_every) as ck:  # resumes an interrupted fit
-            t = time.perf_counter()
-            with sealed_oracle("fit"), autocast(device, spec.precision):
-                opt.fit(data)
-            rec["timings"]["fit"] = time.perf_counter() - t
-            t = time.perf_counter()
-            with sealed_oracle("propose"), autocast(device, spec.precision):
-                cands = opt.propose(spec.budget)
-            rec["timings"]["propose"] = time.perf_counter() - t
-        if ck is not None and ck.resumed:  # the timings then cover only the part run after resuming
-            rec["resumed"] = _jsonable(ck.resumed)
-        cands, clipped = task.space.check(cands, n=spec.budget)
+        args = (spec.optimizer_cls, spec.config, spec.seed, spec.device, data, spec.budget, context)
+        if context.in_process:
+            side = optimizer_side(*args)
+        else:  # the child gets the offline data and the config, never the task
+            side = run_in_child(*args, make_guard(task, spec.optimizer_cls, context))
+        rec["timings"].update(side["timings"])
+        rec["device"], rec["torch_threads"] = side["device"], side["torch_threads"]
+        if side["resumed"]:  # the timings then cover only the part run after resuming
+            rec["resumed"] = side["resumed"]
+        cands, clipped = task.space.check(side["candidates"], n=spec.budget)  # the parent's own gate
+        clipped += side["num_clipped"]
         rec["num_clipped"] = clipped
-        with sealed_oracle("diagnostics"):
-            opt_diag = _jsonable(opt.diagnostics() or {})
-            sg_points = None if task.space.is_discrete else data.top(spec.budget)[0]
-            # optimizer side of diagnostics.surrogate_gradient: moves with opt.diagnostics()
-            sg_grad = None if sg_points is None else opt.surrogate_gradient(sg_points)
-        rec["diagnostics"] = {**candidate_diagnostics(cands, data.x, task.space, clipped), "optimizer": opt_diag}
+        rec["diagnostics"] = {**candidate_diagnostics(cands, data.x, task.space, clipped),
+                              "optimizer": side["diagnostics"]}
+        sg_grad = side["surrogate_gradient"]
+        sg_points = None if sg_grad is None else data.top(spec.budget)[0]
         t = time.perf_counter()
         raw = task.score(cands)
         rec["timings"]["score"] = time.perf_counter() - t
@@ -317,8 +333,12 @@ def _run(spec: RunSpec, rid: str, checkpoint_folder: str | Path | None = None,
         rec["scores"] = {"raw": raw.tolist(), "normalized": norm.tolist()}
         rec["summary"] = {"raw": _summ(raw), "normalized": _summ(norm)}
         rec["status"] = "ok"
-    except (KeyboardInterrupt, SystemExit):
+    except (KeyboardInterrupt, SystemExit, OptimizerProcessLost):
         raise
+    except ChildFailure as exc:  # the optimizer's code failed in its process
+        rec["error"] = exc.error
+        if exc.traceback:
+            rec["traceback"] = exc.traceback
     except MBOError as exc:  # a known problem: its message says what to do
         rec["error"] = f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # an optimizer bug: keep the traceback
@@ -344,19 +364,6 @@ def surrogate_gradient_agreement(task, points: np.ndarray | None, grad: np.ndarr
             "sign_agreement": float((np.sign(grad) == np.sign(exact))[nonzero].mean()),
             "cosine_mean": float(cos.mean()), "cosine_median": float(np.median(cos)),
             "cosine_min": float(cos.min()), "cosine_max": float(cos.max())}
-
-
-def _jsonable(value: Any) -> Any:
-    """``value`` with numpy/torch scalars and arrays turned into plain Python (for JSON records)."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "tolist"):  # numpy / torch arrays and scalars
-        return _jsonable(value.tolist())
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
 
 
 def _torch_threads() -> int:
@@ -392,3 +399,37 @@ def _git_commit() -> str | None:
         return res.stdout.strip() or None if res.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+def _code_dirty(files: list[Path]) -> dict[str, Any]:
+    """``code_dirty``: whether any of ``files`` (the code a run's hash covers) differs from the git
+    commit of its checkout, uncommitted or untracked (``None`` when none is in a git checkout);
+    ``code_dirty_files`` names them."""
+    by_repo: dict[str, list[Path]] = {}
+    for path in files:
+        top = _git_toplevel(str(path.parent))
+        if top is not None:
+            by_repo.setdefault(top, []).append(path)
+    if not by_repo:
+        return {"code_dirty": None}
+    dirty: list[str] = []
+    for top, paths in by_repo.items():
+        try:
+            res = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "--",
+                                  *(str(p) for p in paths)], cwd=top, capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return {"code_dirty": None}
+        if res.returncode != 0:
+            return {"code_dirty": None}
+        dirty += [line[3:] for line in res.stdout.splitlines() if line[3:]]
+    return {"code_dirty": bool(dirty), **({"code_dirty_files": sorted(dirty)} if dirty else {})}
+
+
+@functools.lru_cache(maxsize=256)
+def _git_toplevel(folder: str) -> str | None:
+    try:
+        res = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=folder, capture_output=True, text=True,
+                             timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return res.stdout.strip() or None if res.returncode == 0 else None

@@ -59,22 +59,32 @@ def load_records(results_dir: str | Path | None = None, include_failed: bool = F
     overrides, data_version, p100 … p25, mean, p50_tfp_nearest`` (normalized; the last computed from
     the stored scores where a record predates it), ``raw_p100 … raw_mean, raw_p50_tfp_nearest``, ``dbest``,
     ``dbest_raw``, ``diag_novelty, diag_diversity, diag_distinct, diag_clipped`` (NaN where a record
-    has no diagnostics), ``time_fit, time_propose, time_total``, ``num_clipped``, ``path``.
+    has no diagnostics), ``time_fit, time_propose, time_total``, ``num_clipped``, ``path``, and
+    ``newest_failed``: a later attempt of that run failed (kept beside it as ``.failed.json``).
+    ``df.attrs["failed"]`` lists ``(task, label)`` of every failed run, which leaderboards ignore.
     With ``check_code`` it warns (:func:`warn_mixed_code`) about labels whose runs come from different code;
     a caller that shows only some rows passes ``False`` and calls :func:`warn_mixed_code` on those.
     """
     root = store.results_dir(results_dir)
     roots = [root] if (root / "records").is_dir() else sorted(p.parent for p in root.glob("*/records") if p.is_dir())
-    rows, seen = [], set()
+    rows, seen, failed = [], set(), []
     for folder in roots:
+        kept = {str(f.get("run_id")): f for f in store.iter_failures(folder)}
+        failed += [(f.get("task"), f.get("label")) for f in kept.values()]
         for rec in store.iter_records(folder):
-            if rec.get("status") != "ok" and not include_failed:
-                continue
+            if rec.get("status") != "ok":
+                failed.append((rec.get("task"), rec.get("label")))
+                if not include_failed:
+                    continue
             if rec.get("run_id") in seen:
                 continue
             seen.add(rec.get("run_id"))
-            rows.append(_row(rec))
+            row = _row(rec)
+            newer = kept.get(str(rec.get("run_id")))  # a later attempt (other code, or --force) failed
+            row["newest_failed"] = newer is not None and _attempt(newer) > _attempt(rec)
+            rows.append(row)
     df = pd.DataFrame(rows)
+    df.attrs["failed"] = failed  # (task, label) of every failed run, ignored by leaderboards
     if check_code:
         warn_mixed_code(df)
     return df
@@ -89,6 +99,12 @@ def warn_mixed_code(df: pd.DataFrame) -> None:
             warnings.warn(f"{label} on {task}: its runs come from {hashes.nunique()} versions of the code "
                           f"(code hashes {', '.join(sorted(hashes.unique()))}); re-run the old ones or give "
                           "the new code its own --label", stacklevel=3)
+
+
+def _attempt(rec: dict) -> tuple[str, float]:
+    """When a run was attempted: its start time (to the second), then its file's modification time."""
+    path = rec.get("_path")
+    return str(rec.get("started", "")), store._mtime(Path(path)) if path else 0.0
 
 
 def _row(rec: dict) -> dict:
@@ -228,6 +244,7 @@ def leaderboard(df: pd.DataFrame, percentile: str | int = 100, budget: int | Non
     """
     if df.empty:
         raise ConfigError("no successful runs found; run some with `mbo run` or `mbo sweep` first")
+    failed = df.attrs.get("failed", [])
     aggregate_fn(aggregate)
     if stat == "score":
         col = _column(percentile, raw)
@@ -291,7 +308,27 @@ def leaderboard(df: pd.DataFrame, percentile: str | int = 100, budget: int | Non
         table = table.sort_values(("all", "mean rank"), na_position="last")
     table.index.name = "optimizer"
     table.attrs.update(_protocol(df, col, stat, percentile, raw, aggregate, ci, versus, int(complete.sum()), tasks))
+    _mark_failures(table, df, failed, tasks)
     return table
+
+
+def _mark_failures(table: pd.DataFrame, df: pd.DataFrame, failed: list, tasks: list[str]) -> None:
+    """State how many failed runs the table ignores, and mark (``†``) each cell that still counts an
+    ok record although that run's newest attempt failed (with newer code, or under ``--force``)."""
+    stale: dict[str, list[str]] = {}
+    if "newest_failed" in df:
+        for (label, task), _ in df[df["newest_failed"].fillna(False).astype(bool)].groupby(["label", "task"]):
+            stale.setdefault(label, []).append(task)
+    n = sum(1 for task, _ in failed if task in tasks)
+    if not n and not stale:
+        return
+    text = f"{n} failed run{'s' if n != 1 else ''} ignored (status failed; their records say why)"
+    if stale:
+        where = "; ".join(f"{label} on {', '.join(ts)}" for label, ts in sorted(stale.items()))
+        text += (f". † = the newest attempt of a run in this cell failed, and the older ok record is still "
+                 f"counted ({where}): re-run it or read its .failed.json beside the record")
+    table.attrs["failed"] = text
+    table.attrs["newest failed"] = stale
 
 
 def _across_tasks(table: pd.DataFrame, df: pd.DataFrame, col: str, tasks: list[str], complete: pd.Series,
@@ -402,7 +439,7 @@ def _dbest_notes(df: pd.DataFrame, col: str, percentile) -> list[str]:
 def protocol_lines(table: pd.DataFrame) -> list[str]:
     """The protocol of a :func:`leaderboard` table, one ``key: text`` line each."""
     keys = ("statistic", "budget", "seeds", "normalization", "profiles", "ci", "rank", "across tasks", "poi",
-            "dbest", "dbest note")
+            "dbest", "dbest note", "failed")
     lines = [f"{k}: {table.attrs[k]}" for k in keys if k in table.attrs]
     if "versus" in table.attrs:
         lines.append(f"baseline for P(>): {table.attrs['versus']}")
@@ -444,6 +481,8 @@ def format_table(table: pd.DataFrame, fmt: str = "table", digits: int = 3) -> st
                 text += f" [{num(table.loc[label, (t, 'lo')])}, {num(table.loc[label, (t, 'hi')])}]"
             if pd.notna(n):
                 text += f" (n={int(n)})"
+            if t in table.attrs.get("newest failed", {}).get(label, ()):
+                text += " †"
             col.append(text)
         cells[t] = col
     out = pd.DataFrame(cells, index=table.index)

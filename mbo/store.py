@@ -230,3 +230,12 @@ def iter_records(root: Path):
         if rid not in newest or mtime >= newest[rid][0]:
             newest[rid] = (mtime, rec)
     yield from (rec for _, rec in sorted(newest.values(), key=lambda item: item[1]["_path"]))
+
+
+def iter_failures(root: Path):
+    """Yield every failed re-run kept beside a successful record (``<run_id>.failed.json``), ``_path`` set."""
+    for path in sorted((Path(root) / "records").glob(f"*/*/*{FAILED_SUFFIX}")):
+        rec = read(path)
+        if rec is not None:
+            rec["_path"] = str(path)
+            yield rec

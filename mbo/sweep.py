@@ -20,9 +20,11 @@ if TYPE_CHECKING:
 class Job:
     """One (task, optimizer, seed) run of a sweep, as plain data a worker on another machine can plan.
 
-    ``results_dir`` is where the *driver* writes the record; workers never use it, except to
-    put checkpoints under ``<results_dir>/checkpoints`` when ``checkpoint_dir`` is not given.
-    ``checkpoint_every``: seconds between checkpoints of a training run (``None``: none).
+    ``results_dir`` is where the *driver* writes the record; workers never use it, except to keep
+    the optimizer's process away from its records and to put checkpoints under
+    ``<results_dir>/checkpoints`` when ``checkpoint_dir`` is not given. ``checkpoint_every``: seconds
+    between checkpoints of a training run (``None``: none). ``in_process`` runs the optimizer's code
+    in the worker itself (debugging; see :class:`mbo.isolation.RunContext`).
     """
 
     task: str
@@ -38,6 +40,7 @@ class Job:
     precision: str = "fp32"
     checkpoint_dir: str | None = None
     checkpoint_every: float | None = 300.0
+    in_process: bool = False
 
 
 def portable_name(name: str) -> str:
@@ -87,6 +90,7 @@ def run_job(job: Job, threads: int = 0, quiet: bool = False) -> dict[str, Any]:
         quiet: no progress bars (a worker shares its terminal with the sweep's bar).
     """
     from mbo.harness import checkpoint_folder, run_spec
+    from mbo.isolation import RunContext
 
     if quiet:
         os.environ["MBO_QUIET"] = "1"
@@ -96,7 +100,10 @@ def run_job(job: Job, threads: int = 0, quiet: bool = False) -> dict[str, Any]:
         set_threads(threads)
     spec = _plan(job)
     folder = checkpoint_folder(spec, job.results_dir, job.checkpoint_dir, False, job.checkpoint_every)
-    return run_spec(spec, folder, job.checkpoint_every)  # resumes from the run's checkpoints, if any
+    context = RunContext(in_process=job.in_process, threads=threads, results_dir=job.results_dir,
+                         checkpoint_dir=None if folder is None else str(folder),
+                         checkpoint_every=job.checkpoint_every or 0.0)
+    return run_spec(spec, context)  # resumes from the run's checkpoints, if any
 
 
 def _plan(job: Job):
@@ -114,7 +121,7 @@ def pending(jobs: list[Job]) -> tuple[list[Job], int]:
     todo, done = [], 0
     for job in jobs:
         spec = _plan(job)
-        if not job.force and finished(spec, job.results_dir) is not None:
+        if not job.force and finished(spec, job.results_dir, in_process=job.in_process) is not None:
             done += 1
             continue
         if job.force:

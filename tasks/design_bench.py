@@ -320,7 +320,8 @@ class TFBind10(DesignBenchTask):
         used, pick = self._subset(seed)
         rows = self._derived["band_rows"][pick].astype("<i8")
         return {"seed": used, "per_trial": self.seeded_data, "rows": int(rows.size),
-                "of": int(self._derived["band_rows"].size), "rows_sha256": hashlib.sha256(rows.tobytes()).hexdigest()[:16]}
+                "of": int(self._derived["band_rows"].size),
+                "rows_sha256": hashlib.sha256(rows.tobytes()).hexdigest()[:16]}
 
     def _score(self, x: np.ndarray) -> np.ndarray:
         return self._derived["table"][_base_index(x, self.space.vocab_size)]

@@ -68,8 +68,11 @@ class Slow(_Base):
     @dataclass
     class Config:
         sleep: float = 0.4
+        pidfile: str = ""  # where to write the pid of the process running it
 
     def propose(self, n):
+        if self.config.pidfile:
+            Path(self.config.pidfile).write_text(str(os.getpid()))
         time.sleep(self.config.sleep)
         return self.data_.space.sample(n, np.random.default_rng(self.seed))
 
@@ -155,3 +158,30 @@ class PeeksAndHides(_Base):
 
     def propose(self, n):
         return self.data_.top(n)[0]
+
+
+class SneakyConstructor(_Base):
+    """Calls an oracle in its constructor (forbidden)."""
+
+    name = "sneaky"
+
+    def __init__(self, *args, **kwargs):
+        from tests.conftest import TinyContinuous
+
+        super().__init__(*args, **kwargs)
+        TinyContinuous().score(np.zeros((1, 2)))
+
+    def propose(self, n):
+        return self.data_.top(n)[0]
+
+
+class Diag(_Base):
+    """Returns numpy values and a NaN from ``diagnostics``."""
+
+    name = "diag"
+
+    def propose(self, n):
+        return self.data_.top(n)[0]
+
+    def diagnostics(self):
+        return {"spearman": np.float32(0.5), "hist": np.arange(3), "bad": float("nan")}

@@ -107,21 +107,7 @@ def test_a_config_less_optimizer_accepts_any_profile_and_it_is_not_in_the_label(
 
 
 def test_optimizer_diagnostics_are_stored_as_json(tmp_path):
-    from mbo.core import Optimizer
-
-    class Diag(Optimizer):
-        name = "diag"
-
-        def fit(self, data):
-            self.data_ = data
-
-        def propose(self, n):
-            return self.data_.top(n)[0]
-
-        def diagnostics(self):
-            return {"spearman": np.float32(0.5), "hist": np.arange(3), "bad": float("nan")}
-
-    rec = mbo.run("branin", Diag, seed=0, budget=4, results_dir=tmp_path)
+    rec = mbo.run("branin", "tests/faulty.py:Diag", seed=0, budget=4, results_dir=tmp_path)
     assert rec["status"] == "ok"
     assert rec["diagnostics"]["optimizer"] == {"spearman": 0.5, "hist": [0, 1, 2], "bad": None}
     assert json.loads(open(rec["_path"]).read())["diagnostics"]["optimizer"]["hist"] == [0, 1, 2]

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import mbo
 from mbo import store
 from mbo.cli import main
-from mbo.core import Optimizer, Task, sealed_oracle
+from mbo.core import Task, sealed_oracle
 from mbo.errors import OracleAccessError
 from mbo.report import load_records
 from tests.conftest import TinyContinuous, TinyDiscrete
@@ -161,14 +161,22 @@ def test_label_applies_to_a_cached_run(tmp_path):
 
 
 # -- item 21: the oracle belongs to the harness ------------------------------------------------------
-def test_an_optimizer_calling_an_oracle_fails_its_run_and_the_harness_still_scores(tmp_path):
-    rec = mbo.run("branin", "tests/faulty.py:PeeksAtOracle", seed=0, budget=4, results_dir=tmp_path)
+@pytest.mark.parametrize("in_process", [False, True])
+def test_an_optimizer_calling_an_oracle_fails_its_run_and_the_harness_still_scores(tmp_path, in_process):
+    rec = mbo.run("branin", "tests/faulty.py:PeeksAtOracle", seed=0, budget=4, results_dir=tmp_path,
+                  in_process=in_process)
     assert rec["status"] == "failed" and "scores" not in rec
-    assert "Branin.score() of task 'branin' was called during the optimizer's propose()" in rec["error"]
     assert "only the harness calls a task's oracle" in rec["error"]
-    hidden = mbo.run(TINY_C, "tests/faulty.py:PeeksAndHides", seed=0, budget=4, results_dir=tmp_path)
-    assert hidden["status"] == "failed" and "_score() of task 'tiny-continuous'" in hidden["error"]
-    assert "during the optimizer's fit()" in hidden["error"]
+    hidden = mbo.run(TINY_C, "tests/faulty.py:PeeksAndHides", seed=0, budget=4, results_dir=tmp_path,
+                     in_process=in_process)
+    assert hidden["status"] == "failed"
+    if in_process:  # only the seal on score() stands in the way
+        assert "Branin.score() of task 'branin' was called during the optimizer's propose()" in rec["error"]
+        assert "_score() of task 'tiny-continuous'" in hidden["error"]
+        assert "during the optimizer's fit()" in hidden["error"]
+    else:  # the child cannot even load the task's code
+        assert "tried to open" in rec["error"] and "(the task modules)" in rec["error"]
+        assert "tried to open" in hidden["error"] and "(the task's module)" in hidden["error"]
     ok = mbo.run("branin", "dataset-best", seed=0, budget=4, results_dir=tmp_path)
     assert ok["status"] == "ok"
     assert mbo.make_task("branin").score(np.zeros((1, 2))).shape == (1,)  # open again outside a run
@@ -220,18 +228,5 @@ def test_a_task_class_defined_later_is_guarded_and_loading_offline_data_is_not_a
 
 
 def test_optimizer_constructor_cannot_reach_the_oracle(tmp_path):
-    class Sneaky(Optimizer):
-        name = "sneaky"
-
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            TinyContinuous().score(np.zeros((1, 2)))
-
-        def fit(self, data):
-            self.data_ = data
-
-        def propose(self, n):
-            return self.data_.top(n)[0]
-
-    rec = mbo.run(TINY_C, Sneaky, seed=0, budget=4, results_dir=tmp_path)
+    rec = mbo.run(TINY_C, "tests/faulty.py:SneakyConstructor", seed=0, budget=4, results_dir=tmp_path)
     assert rec["status"] == "failed" and "OracleAccessError" in rec["error"]

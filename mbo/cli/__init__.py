@@ -1,8 +1,8 @@
 """The ``mbo`` command line: a thin layer over the Python API.
 
 One module per topic: ``run`` (run, sweep), ``catalog`` (tasks, optimizers), ``results``
-(leaderboard, reproduce), ``site`` (the static results site), ``data`` (data path, verify, download). Command bodies import the engine lazily
-so ``mbo --help`` stays fast.
+(leaderboard, reproduce), ``site`` (the static results site), ``data`` (data path, verify,
+download). Command bodies import the engine lazily so ``mbo --help`` stays fast.
 """
 from __future__ import annotations
 

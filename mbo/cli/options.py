@@ -20,3 +20,7 @@ checkpoint_every = click.option("--checkpoint-every", type=click.FloatRange(min=
                                 show_default=True, metavar="SECONDS",
                                 help="Wall-clock seconds between training checkpoints (also written on "
                                      "SIGTERM/SIGINT); an interrupted run resumes from its last one. 0: every step.")
+in_process = click.option("--in-process", is_flag=True,
+                          help="Run the optimizer's code in this process instead of a child process that holds no "
+                               "task (for debugging, e.g. with pdb). Records say isolation: in-process; a normal run "
+                               "never reuses them.")

@@ -80,17 +80,19 @@ def _estimate_first(specs, results_dir, force) -> bool:
 @click.option("--estimate", is_flag=True,
               help="Only print the projected fit and propose time here (a few real steps of each loop); no record.")
 @options.threads
+@options.in_process
 @options.data_dir
 @options.results_dir
 @options.checkpoint_dir
 @options.checkpoint_every
 @options.quiet
 def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, precision, label, force, estimate, threads,
-            data_dir, results_dir, checkpoint_dir, checkpoint_every, quiet):
+            in_process, data_dir, results_dir, checkpoint_dir, checkpoint_every, quiet):
     """Train one optimizer on a task's offline data, score Q candidates, store the record."""
     from mbo.config import parse_assignments
     from mbo.errors import ConfigError
     from mbo.harness import execute, plan
+    from mbo.isolation import RunContext
     from mbo.nn.device import resolve_device
     from mbo.store import prepare, results_dir as resolve_results
     from mbo.sweep import parse_seeds
@@ -117,7 +119,8 @@ def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, precisi
             return
     done = []
     for spec in specs:
-        rec = execute(spec, results_dir, force=force, checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every)
+        rec = execute(spec, results_dir, force=force, context=RunContext(in_process=in_process),
+                      checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every)
         cached = " (cached; --force to re-run)" if rec.get("_cached") else ""
         click.echo(f"{spec.task.name} / {spec.label} / seed {spec.seed}: {_fmt_summary(rec)}{cached}")
         if rec.get("_kept_ok"):
@@ -198,14 +201,15 @@ def _check_sweep(task_names, opt_names, overrides, seeds, budget, profile, devic
 @click.option("--precision", default="fp32", show_default=True, help="fp32, or bf16 (torch.autocast; labelled).")
 @click.option("--force", is_flag=True)
 @options.threads
+@options.in_process
 @options.data_dir
 @options.results_dir
 @options.checkpoint_dir
 @options.checkpoint_every
 @options.quiet
 def sweep_cmd(tasks, optimizers, seeds, budget, profile, sets, executor, jobs, cpus_per_run, gpus_per_run,
-              slurm_partition, slurm_time, slurm_mem_gb, slurm_folder, device, precision, force, threads, data_dir,
-              results_dir, checkpoint_dir, checkpoint_every, quiet):
+              slurm_partition, slurm_time, slurm_mem_gb, slurm_folder, device, precision, force, threads, in_process,
+              data_dir, results_dir, checkpoint_dir, checkpoint_every, quiet):
     """Run every (task, optimizer, seed) of a grid; finished runs are skipped, so it resumes.
 
     Workers return each record to this process, which writes it: a cluster needs no shared results
@@ -229,7 +233,7 @@ def sweep_cmd(tasks, optimizers, seeds, budget, profile, sets, executor, jobs, c
                            data_dir, root, precision)
     ck_dir = os.path.abspath(checkpoint_dir) if checkpoint_dir else None
     jobs_all = [Job(portable_name(t), portable_name(o), s, budget, profile, per_opt[o], device, data_dir, root,
-                    force, precision, ck_dir, checkpoint_every)
+                    force, precision, ck_dir, checkpoint_every, in_process)
                 for t in task_names for o in opt_names for s in seed_list]
     runner = make_executor(executor, jobs=jobs, cpus_per_run=cpus_per_run, threads=threads, gpus_per_run=gpus_per_run,
                            slurm_folder=slurm_folder or os.path.join(root, "slurm"),

@@ -1,0 +1,409 @@
+"""The oracle boundary: an optimizer's code runs in a child process that holds no task.
+
+By default the harness runs everything an optimizer does (its constructor, ``fit``,
+``propose``, ``diagnostics``) in a child process started from a clean interpreter (a fork
+server that has imported torch and nothing of any task). The child receives the
+:class:`~mbo.core.OfflineData`, the config, the seed and the device, and returns the candidates
+and the optimizer's diagnostics; the parent alone holds the task, validates the candidates
+again and scores them. In the child an audit hook (PEP 578; it cannot be removed once set)
+refuses opening the task data, mbo's cache of oracle tables, the task modules and the results
+folder's records, importing any task module, and starting processes. A refusal fails the run
+with :class:`~mbo.errors.OracleAccessError` naming what was attempted, even if the optimizer
+catches it.
+
+This is a guard against shortcuts and mistakes, not a sandbox: native code (C extensions,
+``ctypes``) does not go through the audit hook, and a hostile plug-in can carry its own copy of
+an oracle formula or fetch public data from the network. See ARCHITECTURE.md.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import os
+import pickle
+import signal
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mbo.core import ORACLE_RULE, OfflineData, sealed_oracle
+from mbo.errors import ConfigError, MBOError, OptimizerProcessLost, OracleAccessError
+
+
+@dataclasses.dataclass(frozen=True)
+class RunContext:
+    """How the optimizer's side of a run executes; none of it is part of the run's identity.
+
+    Attributes:
+        in_process: run the optimizer's code in this process, without the child process and its
+            audit hook (for debugging, e.g. with pdb); the record says ``isolation: in-process``
+            and a run in a child process never reuses it.
+        threads: torch threads for the optimizer (0: this process's current count).
+        results_dir: the results folder whose records the optimizer may not read (default:
+            ``$MBO_RESULTS_DIR`` or ``./results``).
+        checkpoint_dir: the run's checkpoint folder (:func:`mbo.checkpoint.run_directory`): the fit
+            resumes from it and writes to it; the optimizer may read and write it, even inside the
+            results folder. ``None``: no checkpoints.
+        checkpoint_every: seconds between checkpoints.
+        precision: ``fp32``, or ``bf16`` (fit and propose under ``torch.autocast``).
+    """
+
+    in_process: bool = False
+    threads: int = 0
+    results_dir: str | None = None
+    checkpoint_dir: str | None = None
+    checkpoint_every: float = 300.0
+    precision: str = "fp32"
+
+
+def optimizer_side(optimizer_cls: type, config: Any, seed: int, device: str, data: OfflineData, budget: int,
+                   context: RunContext) -> dict[str, Any]:
+    """Everything the optimizer's code does in one run: construct, fit, propose, diagnostics.
+
+    Runs in the child process (or in this one with ``context.in_process``). Every phase runs with
+    every oracle in the process sealed (:func:`mbo.core.sealed_oracle`); fit and propose run inside
+    the run's checkpoint session (an interrupted fit resumes) and under ``context.precision``.
+
+    Returns:
+        ``{"candidates": [budget, dim] array checked by the design space, "num_clipped": int,
+        "diagnostics": JSON-friendly dict, "timings": {"fit", "propose"}, "device": str,
+        "torch_threads": int, "resumed": list | None, "surrogate_gradient": [budget, dim] array or
+        None}``; the last is the optimizer's surrogate gradient at the top-``budget`` offline designs
+        (continuous spaces), which the parent compares with a closed-form task's exact gradient.
+
+    Raises:
+        Whatever the optimizer raises; :class:`~mbo.errors.InvalidCandidatesError` for candidates
+        the space rejects; :class:`~mbo.errors.OracleAccessError` for an oracle call.
+    """
+    import torch
+
+    from mbo import checkpoint
+    from mbo.nn.device import autocast, resolve_device, seed_everything
+
+    dev = resolve_device(device)
+    seed_everything(seed)
+    timings: dict[str, float] = {}
+    with sealed_oracle("__init__"):
+        opt = optimizer_cls(config=config, seed=seed, device=dev)
+    with checkpoint.session(context.checkpoint_dir, context.checkpoint_every) as ck:  # resumes an interrupted fit
+        t = time.perf_counter()
+        with sealed_oracle("fit"), autocast(dev, context.precision):
+            opt.fit(data)
+        timings["fit"] = time.perf_counter() - t
+        t = time.perf_counter()
+        with sealed_oracle("propose"), autocast(dev, context.precision):
+            cands = opt.propose(budget)
+        timings["propose"] = time.perf_counter() - t
+    cands, clipped = data.space.check(cands, n=budget)
+    with sealed_oracle("diagnostics"):
+        diag = jsonable(opt.diagnostics() or {})
+        points = None if data.space.is_discrete else data.top(budget)[0]
+        grad = None if points is None else opt.surrogate_gradient(points)
+    return {"candidates": cands, "num_clipped": clipped, "diagnostics": diag, "timings": timings,
+            "device": str(dev), "torch_threads": torch.get_num_threads(),
+            "resumed": jsonable(ck.resumed) if ck is not None and ck.resumed else None,
+            "surrogate_gradient": None if grad is None else np.asarray(grad, np.float64)}
+
+
+class ChildFailure(Exception):
+    """The optimizer's code failed in the child process; ``error`` and ``traceback`` go into the record."""
+
+    def __init__(self, error: str, tb: str | None) -> None:
+        super().__init__(error)
+        self.error, self.traceback = error, tb
+
+
+@dataclasses.dataclass(frozen=True)
+class _Guard:
+    """What the audit hook in the child refuses (absolute, symlink-free paths)."""
+
+    paths: tuple[tuple[str, str], ...]  # (folder or file, what it is)
+    allowed: tuple[str, ...]  # folders inside refused ones that stay open (a checkpoint folder)
+    modules: tuple[str, ...]  # module names (and their submodules) that may not be imported
+
+
+@dataclasses.dataclass(frozen=True)
+class _Request:
+    optimizer: str  # "module:Qualname" or "/path/file.py:Qualname"
+    config: bytes  # pickled after the class is loaded: a plug-in file's Config lives in its module
+    seed: int
+    device: str
+    data: OfflineData
+    budget: int
+    context: RunContext
+    guard: _Guard
+    threads: int
+    cwd: str
+    env: dict[str, str]
+    sys_path: list[str]
+
+
+def class_reference(cls: type) -> str:
+    """``module:Qualname`` (or ``/path/file.py:Qualname``) by which the child process imports ``cls``.
+
+    Raises:
+        ConfigError: ``cls`` is defined inside a function or in a notebook, so another process
+            cannot import it.
+    """
+    from mbo.registry import _FILE_MODULE
+
+    fix = ("define it at the top level of a .py file and pass 'path/to/file.py:" + cls.__name__ + "', or run "
+           "in this process with in_process=True (mbo run --in-process; for debugging, the record says so)")
+    if "<locals>" in cls.__qualname__:
+        raise ConfigError(f"optimizer class {cls.__qualname__} is defined inside a function; the optimizer runs "
+                          f"in a child process that must import it: {fix}")
+    module = sys.modules.get(cls.__module__)
+    if cls.__module__ == "__main__" or cls.__module__.startswith(_FILE_MODULE):
+        file = getattr(module, "__file__", None)
+        if not file or not os.path.isfile(file):
+            raise ConfigError(f"optimizer class {cls.__qualname__} is defined in {cls.__module__} (a notebook or "
+                              f"the interactive prompt), which the optimizer's child process cannot import: {fix}")
+        return f"{os.path.abspath(file)}:{cls.__qualname__}"
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _load(reference: str) -> type:
+    from mbo.registry import load_class
+
+    target, _, qualname = reference.rpartition(":")
+    first, *rest = qualname.split(".")
+    cls = load_class("optimizer", f"{target}:{first}")
+    for part in rest:
+        cls = getattr(cls, part)
+    return cls
+
+
+def make_guard(task: Any, optimizer_cls: type, context: RunContext) -> _Guard:
+    """The paths and modules the child refuses for a run of ``optimizer_cls`` on ``task``."""
+    import mbo.tasks
+    from mbo import store
+    from mbo.tasks import data
+
+    def real(path: Any) -> str:
+        return os.path.realpath(os.fspath(Path(path).expanduser()))
+
+    own = set()  # the files that define the optimizer class and its bases
+    for klass in optimizer_cls.__mro__:
+        file = getattr(sys.modules.get(klass.__module__), "__file__", None)
+        if file:
+            own.add(real(file))
+    paths = [(real(d), "the task data folder") for d in data.search_dirs(task.data_dir)]
+    paths.append((real(data.cache_dir()), "mbo's cache of data and oracle tables"))
+    paths += [(real(d), "the task modules") for d in mbo.tasks.__path__]
+    results = store.results_dir(context.results_dir)
+    paths += [(real(d), "the results folder's records")
+              for d in [results / "records", *sorted(results.glob("*/records"))]]
+    modules = {"mbo.tasks"}
+    for klass in type(task).__mro__:
+        if klass.__module__ in ("builtins", "mbo.core"):
+            continue
+        module = sys.modules.get(klass.__module__)
+        file = getattr(module, "__file__", None)
+        if file and real(file) in own:  # the optimizer's own file defines this task class too
+            continue
+        modules.add(klass.__module__)
+        if file:
+            paths.append((real(file), "the task's module"))
+            if file.endswith(".py"):
+                paths.append((real(importlib.util.cache_from_source(file)), "the task's module"))
+    allowed = (real(context.checkpoint_dir),) if context.checkpoint_dir else ()
+    return _Guard(tuple(dict.fromkeys(paths)), allowed, tuple(sorted(modules)))
+
+
+_SPAWN_EVENTS = frozenset({"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
+                           "os.forkpty", "pty.spawn", "os.startfile"})
+_PATH_EVENTS = frozenset({"open", "os.listdir", "os.scandir", "os.rename", "os.link", "os.symlink",
+                          "shutil.copyfile", "shutil.copytree", "shutil.move", "os.truncate"})
+
+
+def install_audit_hook(guard: _Guard, violations: list[str]) -> None:
+    """Refuse, in this process and for good, what ``guard`` names; each refusal is appended to
+    ``violations`` and raised as :class:`~mbo.errors.OracleAccessError`."""
+    sep = os.sep
+    prefixes = tuple((p.rstrip(sep) + sep, p, what) for p, what in guard.paths)
+    allowed = tuple(a.rstrip(sep) + sep for a in guard.allowed)
+    own_proc = f"/proc/{os.getpid()}/"
+    busy = threading.local()
+
+    def refuse(what: str) -> None:
+        msg = (f"the optimizer's code tried to {what}: {ORACLE_RULE}. The run is failed "
+               "(the optimizer runs in a child process that holds no task; see ARCHITECTURE.md, 'The oracle boundary')")
+        violations.append(msg)
+        raise OracleAccessError(msg)
+
+    def check_path(path: Any, event: str) -> None:
+        if path is None or isinstance(path, int):
+            return
+        try:
+            full = os.path.realpath(os.fsdecode(os.fspath(path)))
+        except (TypeError, ValueError):
+            return
+        probe = full + sep
+        if probe.startswith("/proc/") and probe[6:7].isdigit() and not probe.startswith(own_proc):
+            refuse(f"{'open' if event == 'open' else event} {full} (another process's state)")
+        if probe.startswith(allowed):
+            return
+        for prefix, exact, what in prefixes:
+            if probe.startswith(prefix) or full == exact:
+                refuse(f"{'open' if event == 'open' else event} {full} ({what})")
+
+    def hook(event: str, args: tuple) -> None:
+        if event in _PATH_EVENTS:
+            if getattr(busy, "on", False):
+                return
+            busy.on = True
+            try:
+                check_path(args[0] if args else None, event)
+                if event in ("os.rename", "os.link", "shutil.copyfile", "shutil.copytree", "shutil.move") \
+                        and len(args) > 1:
+                    check_path(args[1], event)
+            finally:
+                busy.on = False
+        elif event == "import":
+            name = args[0]
+            if any(name == m or name.startswith(m + ".") for m in guard.modules):
+                refuse(f"import {name} (a task module)")
+        elif event in _SPAWN_EVENTS:
+            refuse(f"start a process ({event} {args[0]!r})" if args else f"start a process ({event})")
+
+    sys.addaudithook(hook)
+
+
+def run_in_child(optimizer_cls: type, config: Any, seed: int, device: str, data: OfflineData, budget: int,
+                 context: RunContext, guard: _Guard) -> dict[str, Any]:
+    """:func:`optimizer_side` in a child process with the audit hook of ``guard``; same return value.
+
+    Raises:
+        ChildFailure: the optimizer's code raised (the error and traceback to record).
+        OptimizerProcessLost: the child died (killed, out of memory) before returning.
+        ConfigError: ``optimizer_cls`` cannot be imported by another process.
+    """
+    import torch
+    from multiprocessing.connection import wait
+
+    request = _Request(class_reference(optimizer_cls), pickle.dumps(config), seed, device, data, budget, context, guard,
+                       context.threads or torch.get_num_threads(), os.getcwd(), dict(os.environ), list(sys.path))
+    ctx = _mp_context()
+    result_r, result_w = ctx.Pipe(duplex=False)
+    alive_r, alive_w = ctx.Pipe(duplex=False)  # the child exits when this process is gone (EOF)
+    proc = ctx.Process(target=_child_main, args=(request, result_w, alive_r), daemon=True,
+                       name="mbo-optimizer")
+    proc.start()
+    result_w.close()
+    alive_r.close()
+    try:
+        while True:
+            ready = wait([result_r, proc.sentinel])
+            if result_r in ready or result_r.poll():
+                try:
+                    status, payload = result_r.recv()
+                    break
+                except EOFError:  # died; the sentinel says how
+                    pass
+            if proc.sentinel in ready:
+                proc.join(timeout=5)
+                code = proc.exitcode
+                how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+                raise OptimizerProcessLost(
+                    f"the optimizer's process died ({how}; signal 9 is often the out-of-memory killer) before "
+                    "returning its candidates; nothing was recorded. Re-run it; with --in-process a crash shows "
+                    "its native traceback")
+    finally:
+        alive_w.close()
+        if proc.is_alive():
+            proc.terminate()
+            proc.join(timeout=3)
+            if proc.is_alive():
+                proc.kill()
+        proc.join()
+        result_r.close()
+    if status != "ok":
+        raise ChildFailure(*payload)
+    return payload
+
+
+_CONTEXT = None
+
+
+def _mp_context():
+    """A fork server that has imported numpy, torch, scipy.stats and mbo's own optimizers, and nothing
+    of any task (each child then starts in tens of milliseconds); else spawn (Windows)."""
+    global _CONTEXT
+    if _CONTEXT is None:
+        import multiprocessing as mp
+
+        from mbo.registry import names
+
+        if "forkserver" in mp.get_all_start_methods():
+            _CONTEXT = mp.get_context("forkserver")
+            builtin = sorted({ref.partition(":")[0] for ref in names("optimizer").values()
+                              if ref.startswith("mbo.optimizers.")})
+            # torch.optim imports torch._dynamo (and sympy, ~800 modules, ~2 s) at the first step: preload
+            # it once here, or every child pays for it again
+            _CONTEXT.set_forkserver_preload(["numpy", "torch", "torch._dynamo", "torch.profiler", "scipy.stats",
+                                             "mbo.isolation", "mbo.nn",
+                                             "mbo.samplers", "mbo.diffusion", "mbo.registry", *builtin])
+        else:
+            _CONTEXT = mp.get_context("spawn")
+    return _CONTEXT
+
+
+def _exit_with_parent(alive) -> None:
+    try:
+        alive.recv()
+    except (EOFError, OSError):
+        pass
+    os._exit(70)
+
+
+def _child_main(request: _Request, result, alive) -> None:
+    """The child: take the parent's view of the world, install the guard, run the optimizer, send back."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops us
+    threading.Thread(target=_exit_with_parent, args=(alive,), daemon=True).start()
+    os.chdir(request.cwd)
+    os.environ.clear()
+    os.environ.update(request.env)
+    sys.path[:] = request.sys_path
+    import torch
+
+    torch.set_num_threads(request.threads)
+    violations: list[str] = []
+    install_audit_hook(request.guard, violations)
+    try:
+        data = request.data
+        data.x.setflags(write=False)
+        data.y.setflags(write=False)
+        cls = _load(request.optimizer)
+        out = optimizer_side(cls, pickle.loads(request.config), request.seed, request.device, data,
+                             request.budget, request.context)
+        if violations:  # refused, caught by the optimizer, and it carried on
+            raise OracleAccessError(violations[0])
+        msg = ("ok", out)
+    except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent as a record
+        if violations and not isinstance(exc, OracleAccessError):
+            exc = OracleAccessError(violations[0])
+        error = f"{type(exc).__name__}: {exc}"
+        msg = ("failed", (error, None if isinstance(exc, MBOError) else traceback.format_exc(limit=8)))
+    try:
+        result.send(msg)
+    except Exception as exc:  # e.g. diagnostics that cannot be pickled
+        result.send(("failed", (f"{type(exc).__name__}: the optimizer's results could not be sent back: {exc}",
+                                None)))
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with numpy/torch scalars and arrays turned into plain Python (for JSON records)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy / torch arrays and scalars
+        return jsonable(value.tolist())
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
