@@ -152,6 +152,9 @@ def class_reference(cls: type) -> str:
     """
     from mbo.registry import _FILE_MODULE
 
+    made = cls.__dict__.get("process_reference")  # a class made at run time says how to rebuild it
+    if isinstance(made, str):
+        return made
     fix = ("define it at the top level of a .py file and pass 'path/to/file.py:" + cls.__name__ + "', or run "
            "in this process with in_process=True (mbo run --in-process; for debugging, the record says so)")
     if "<locals>" in cls.__qualname__:
@@ -173,6 +176,10 @@ def _load(reference: str) -> type:
     target, _, qualname = reference.rpartition(":")
     first, *rest = qualname.split(".")
     cls = load_class("optimizer", f"{target}:{first}")
+    if callable(cls) and not isinstance(cls, type):  # a design-bench-style solve(task, budget, seed)
+        from mbo.compat.design_bench import solver_class
+
+        return solver_class(f"{target}:{first}")
     for part in rest:
         cls = getattr(cls, part)
     return cls

@@ -630,6 +630,7 @@ def solver_class(target: str | Callable) -> type:
     doc = (inspect.getdoc(fn) or "").strip().splitlines()
     cls = _SolverMeta(f"{stem}.{attr}", (Solver,), {
         "name": f"{stem}.{attr}", "target": spec, "__module__": fn.__module__, "__qualname__": f"{stem}.{attr}",
+        "process_reference": spec,  # how the optimizer's child process rebuilds this class (mbo.isolation)
         "description": doc[0] if doc else f"design-bench-style {attr}() from {module_part}",
         "__doc__": f"Runs {spec} on a task view without oracle (see mbo.compat.design_bench.Solver)."})
     copyreg.pickle(_SolverMeta, _reduce_solver)
