@@ -99,12 +99,6 @@ def held_out_spearman(ensemble: PNNEnsemble, u: torch.Tensor, y: np.ndarray, hel
             if held_out[:, k].sum() > 2]
     return float(np.mean(rhos)) if rhos else None
 
-    def surrogate_gradient(self, x: np.ndarray) -> np.ndarray | None:
-        """∇_x of the surrogate's prediction at continuous designs ``x`` (the direction the ascent follows)."""
-        if self.data_.space.is_discrete:
-            return None
-        return self.surrogate_.encoder.input_gradient(self.surrogate_.predict, x, self.device)
-
 
 class CMAES(Optimizer):
     """Design-Bench's CMA-ES (design-baselines ``cma_es``): one CMA-ES per top-Q design on the mean

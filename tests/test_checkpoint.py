@@ -15,6 +15,7 @@ import torch
 
 from mbo import checkpoint
 from mbo.harness import execute, optimizer_class, plan, run_spec
+from mbo.isolation import RunContext
 from mbo.nn.surrogate import fit_regressor
 from mbo.registry import names
 
@@ -172,7 +173,7 @@ def test_resumed_run_gives_the_same_candidates(name, tmp_path, monkeypatch):
     spec = plan(task, name, seed=3, budget=16, profile=_profile(cls), device="cpu")
     with monkeypatch.context() as m:
         count = _stop_after(m, 10**9)
-        ref = run_spec(spec, checkpoint_folder=tmp_path / "ref", checkpoint_every=0)
+        ref = run_spec(spec, RunContext(in_process=True, checkpoint_dir=str(tmp_path / "ref"), checkpoint_every=0))
     assert ref["status"] == "ok", ref.get("error")
     if count[0] == 0:
         return  # no training loop: nothing to resume
@@ -181,8 +182,8 @@ def test_resumed_run_gives_the_same_candidates(name, tmp_path, monkeypatch):
     with monkeypatch.context() as m:
         _stop_after(m, k)
         with pytest.raises(_Stop):
-            run_spec(spec, checkpoint_folder=folder, checkpoint_every=0)
-    rec = run_spec(spec, checkpoint_folder=folder, checkpoint_every=0)
+            run_spec(spec, RunContext(in_process=True, checkpoint_dir=str(folder), checkpoint_every=0))
+    rec = run_spec(spec, RunContext(in_process=True, checkpoint_dir=str(folder), checkpoint_every=0))
     assert rec["status"] == "ok", rec.get("error")
     assert rec["resumed"], f"{name}: the second attempt did not resume"
     np.testing.assert_array_equal(np.asarray(rec["candidates"]), np.asarray(ref["candidates"]),
@@ -207,14 +208,15 @@ _KILLER = textwrap.dedent("""
             if count[0] == kill_at:
                 os.kill(os.getpid(), signal.SIGKILL)
         checkpoint.Stage.save = patched
-    rec = run({task}(), {name!r}, seed=1, budget=16, results_dir=sys.argv[2], profile={profile!r},
-              device="cpu", checkpoint_every=0)
-    print("CANDS", rec["candidates"])
+    if __name__ == "__main__":  # in-process: the kill is armed in this process
+        rec = run({task}(), {name!r}, seed=1, budget=16, results_dir=sys.argv[2], profile={profile!r},
+                  device="cpu", checkpoint_every=0, in_process=True)
+        print("CANDS", rec["candidates"])
 """)
 
 
 @pytest.mark.parametrize("name,profile,task,kill_at", [
-    ("grad-ascent", "quick", "TinyDiscrete", 200),  # one surrogate fit: killed in epoch 12 of 20 (18 batches each)
+    ("grad-ascent", "quick", "TinyDiscrete", 80),  # one PNN fit of 10 epochs: killed part-way
     # diffusion prior with lr warm-up (12 batches), then a cosine-schedule surrogate: killed in the latter
     ("demo", "smoke", "TinyContinuous", 15),
     # surrogate (4 batches), then an energy net with an EMA copy and a sample buffer: killed after epoch 1 of 2
@@ -252,10 +254,10 @@ def test_force_discards_checkpoints(tmp_path, monkeypatch):
     with monkeypatch.context() as m:
         _stop_after(m, 3)
         with pytest.raises(_Stop):
-            execute(spec, tmp_path, checkpoint_every=0)
+            execute(spec, tmp_path, context=RunContext(in_process=True), checkpoint_every=0)
     folder = tmp_path / "checkpoints" / spec.run_id
     assert folder.exists()
-    rec = execute(spec, tmp_path, force=True, checkpoint_every=0)
+    rec = execute(spec, tmp_path, force=True, context=RunContext(in_process=True), checkpoint_every=0)
     assert rec["status"] == "ok" and not rec.get("resumed")
     assert not folder.exists()
 
@@ -291,14 +293,15 @@ def test_sweep_worker_resumes_from_the_checkpoint_dir(tmp_path, monkeypatch):
     from mbo.sweep import Job, pending, run_job
 
     job = Job(f"{os.path.dirname(os.path.abspath(__file__))}/conftest.py:TinyDiscrete", "grad-ascent", 0, 8,
-              "quick", (), "cpu", None, str(tmp_path / "res"), False, str(tmp_path / "ck"), 0.0)
+              "quick", (), "cpu", None, str(tmp_path / "res"), False, checkpoint_dir=str(tmp_path / "ck"),
+              checkpoint_every=0.0, in_process=True)  # in-process: the test stops the fit from this process
     with monkeypatch.context() as m:
         _stop_after(m, 3)
         with pytest.raises(_Stop):
             run_job(job)
     assert any((tmp_path / "ck").rglob("*.pt"))
     rec = run_job(job)
-    assert rec["status"] == "ok" and rec["resumed"][0]["stage"] == "000-surrogate"
+    assert rec["status"] == "ok" and rec["resumed"][0]["stage"] == "000-ensemble"
     assert not any((tmp_path / "ck").rglob("*.pt"))
     with monkeypatch.context() as m:
         _stop_after(m, 3)
@@ -315,12 +318,12 @@ def test_cli_run_resumes_and_says_so(tmp_path, monkeypatch):
 
     args = ["run", "-t", "tests/conftest.py:TinyDiscrete", "-o", "grad-ascent", "--profile", "quick", "-Q", "8",
             "--results-dir", str(tmp_path / "res"), "--checkpoint-dir", str(tmp_path / "ck"),
-            "--checkpoint-every", "0"]
+            "--checkpoint-every", "0", "--in-process"]  # in-process: the test stops the fit from this process
     with monkeypatch.context() as m:
         _stop_after(m, 5)
         CliRunner().invoke(main, args)
-    assert any((tmp_path / "ck").rglob("000-surrogate.pt"))
+    assert any((tmp_path / "ck").rglob("000-ensemble.pt"))
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
-    assert "resuming surrogate from epoch 0 of 20, batch 5" in res.output
+    assert "resuming ensemble from epoch 0 of 10, batch 5" in res.output
     assert not any((tmp_path / "ck").rglob("*.pt"))

@@ -131,7 +131,7 @@ def test_surrogate_gradient_agreement_is_recorded_after_the_run(tmp_path):
         def surrogate_gradient(self, x):
             return -self.flip * 3.0 * branin_gradient(x)
 
-    rec = mbo.run("branin", Exact, seed=0, budget=8, results_dir=tmp_path)
+    rec = mbo.run("branin", Exact, seed=0, budget=8, results_dir=tmp_path, in_process=True)  # a local class
     sg = rec["diagnostics"]["surrogate_gradient"]
     assert sg["num_points"] == 8 and sg["sign_agreement"] == 1.0 and sg["cosine_mean"] == pytest.approx(1.0)
 
@@ -139,7 +139,8 @@ def test_surrogate_gradient_agreement_is_recorded_after_the_run(tmp_path):
         name = "flipped-grad"
         flip = -1.0
 
-    sg = mbo.run("branin", Flipped, seed=0, budget=8, results_dir=tmp_path)["diagnostics"]["surrogate_gradient"]
+    sg = mbo.run("branin", Flipped, seed=0, budget=8, results_dir=tmp_path,
+                 in_process=True)["diagnostics"]["surrogate_gradient"]
     assert sg["sign_agreement"] == 0.0 and sg["cosine_max"] == pytest.approx(-1.0)
     rec = mbo.run("branin", "random", seed=0, budget=8, results_dir=tmp_path)   # no surrogate: no entry
     assert "surrogate_gradient" not in rec["diagnostics"]

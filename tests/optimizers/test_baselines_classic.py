@@ -216,9 +216,10 @@ def test_surrogate_gradient_follows_the_ascent_objective(name, config):
     opt.fit(data)
     x = data.top(6)[0].astype(np.float64)
     g = opt.surrogate_gradient(x)
-    enc = getattr(opt, "encoder_", None) or opt.surrogate_.encoder
-    f = (lambda u: opt.surrogate_.predict(u)) if name == "grad-ascent" else (
-        lambda u: opt.ensemble_.reduce(u, opt.reduction()))
+    enc = opt.encoder_
+
+    def f(u):  # grad-ascent is the one-member Grad. ensemble: both ascend the ensemble's reduction
+        return opt.ensemble_.reduce(u, opt.reduction())
     with torch.no_grad():
         before = f(enc.encode(x.astype(np.float32))).numpy()
         after = f(enc.encode((x + 1e-3 * g / np.linalg.norm(g, axis=1, keepdims=True)).astype(np.float32))).numpy()

@@ -16,6 +16,7 @@ import pytest
 from mbo.core import DesignSpace, Optimizer
 from mbo.errors import ChecksumError, MissingDataError, OracleUnavailableError
 from mbo.harness import execute, plan
+from mbo.isolation import RunContext
 from mbo.tasks import data as _data
 from mbo.tasks.design_bench import TFBind8, TFBind10, TFBind10Fixed, UTR, _assign_last, _base_index, _decode
 from tests.conftest import DATA_HINT
@@ -169,7 +170,7 @@ def test_harness_passes_the_run_seed_and_records_the_rows(tmp_path, cache):
         for seed in (0, 1):
             _Seen.seen = []
             rec = execute(plan(cls(data_dir=str(tmp_path / "data")), _Seen, seed=seed, budget=4, device="cpu"),
-                          tmp_path / "results")
+                          tmp_path / "results", context=RunContext(in_process=True))  # _Seen records here
             assert rec["status"] == "ok", rec.get("error")
             recs[cls.name, seed] = (rec["data_subset"], _Seen.seen[0])
     (s0, x0), (s1, x1) = recs["tinybind", 0], recs["tinybind", 1]
