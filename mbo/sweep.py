@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 class Job:
     """One (task, optimizer, seed) run of a sweep, as plain data a worker on another machine can plan.
 
-    ``results_dir`` is where the *driver* writes the record; workers never use it.
+    ``results_dir`` is where the *driver* writes the record; workers never use it. ``label``: the
+    record's label (default: the configuration's, as :func:`mbo.harness.default_label` names it).
     """
 
     task: str
@@ -33,6 +34,7 @@ class Job:
     data_dir: str | None
     results_dir: str
     force: bool
+    label: str | None = None
 
 
 def portable_name(name: str) -> str:
@@ -96,7 +98,8 @@ def _plan(job: Job):
     from mbo.harness import plan
 
     return plan(job.task, job.optimizer, seed=job.seed, budget=job.budget, profile=job.profile,
-                overrides=dict(job.overrides), device=job.device, data_dir=job.data_dir)
+                overrides=dict(job.overrides), device=job.device, data_dir=job.data_dir,
+                label=job.label)
 
 
 def pending(jobs: list[Job]) -> tuple[list[Job], int]:
