@@ -83,6 +83,11 @@ class Table:
     nulls: bool = True
     format: str = "md"
 
+    @property
+    def file(self) -> str:
+        """The table's file name in ``results/<experiment>/``."""
+        return f"{self.name}.{ {'md': 'md', 'csv': 'csv', 'latex': 'tex'}[self.format] }"
+
 
 @dataclass
 class Experiment:
@@ -214,17 +219,19 @@ def load(path: str | Path) -> Experiment:
             qs = tuple(q for q in budgets if (t, q) in used)
             if qs:
                 entries.append(Entry(n, None, (), n, (t,), qs, null=True))
-    labels = [e.label for e in entries if not e.null]
-    dup = sorted({lab for lab in labels if labels.count(lab) > 1})
-    if dup:
-        raise ConfigError(f"{where}: two [[optimizers]] have the label {dup[0]!r}; give one a distinct label")
+    configs: dict[str, tuple] = {}
+    for e in entries:  # one label, one configuration (it may be listed twice for different cells)
+        if configs.setdefault(e.label, (e.name, e.profile, e.overrides)) != (e.name, e.profile, e.overrides):
+            raise ConfigError(f"{where}: two [[optimizers]] with different configurations have the label "
+                              f"{e.label!r}; give one a distinct label")
     exp = Experiment(path.stem, path, str(raw.get("description", "")), tasks, seeds, budgets,
                      str(raw.get("device", "auto")), entries,
                      embed=tuple(_list(f"{where}: embed", raw["embed"], str)) if raw.get("embed") else ())
     exp.tables = [_table(f"{where}: tables[{i}]", t, exp) for i, t in enumerate(raw.get("tables") or [])]
-    names = [t.name for t in exp.tables]
+    names = [t.file for t in exp.tables]
     if len(set(names)) < len(names):
-        raise ConfigError(f"{where}: two [[tables]] share a name; each table is a file, give each its own name")
+        raise ConfigError(f"{where}: two [[tables]] share a name and format; each table is a file, give each its "
+                          "own name")
     return exp
 
 
@@ -260,7 +267,7 @@ def _table(where: str, t: dict, exp: Experiment) -> Table:
 
 
 def render(exp: Experiment, df) -> dict[str, str]:
-    """``{table name: text}`` of every table of ``exp``, from the records in ``df`` alone (deterministic)."""
+    """``{file name: text}`` of every table of ``exp``, from the records in ``df`` alone (deterministic)."""
     from mbo.report import format_table, leaderboard
 
     df = exp.select(df[df["status"] == "ok"])
@@ -279,12 +286,13 @@ def render(exp: Experiment, df) -> dict[str, str]:
         rows = rows.sort_values(["task", "label", "seed", "budget", "run_id"]).reset_index(drop=True)
         table = leaderboard(rows, percentile=t.percentile, budget=t.budget, raw=t.raw, aggregate=t.aggregate,
                             ci=t.ci, versus=t.versus, stat=t.stat)
-        out[t.name] = format_table(table, t.format) + "\n"
+        out[t.file] = format_table(table, t.format) + "\n"
     return out
 
 
 def embed(text: str, tables: dict[str, str], where: str = "") -> tuple[str, list[str]]:
-    """Fill every ``<!-- mbo:table NAME -->`` … ``<!-- /mbo:table -->`` block of ``text`` whose NAME is in ``tables``.
+    """Fill every ``<!-- mbo:table NAME -->`` … ``<!-- /mbo:table -->`` block of ``text`` whose NAME is in ``tables``
+    (NAME is ``<experiment>/<table>``, a Markdown table of that experiment).
 
     Returns the new text and the names filled. A block naming a table that is not given is left as it is.
     """

@@ -30,14 +30,14 @@ def report_cmd(experiments, results_dir, out, check):
     for exp in exps:
         tables = render(exp, df)
         folder = Path(out) if out else root / exp.name
-        files = {folder / f"{name}.{ {'md': 'md', 'csv': 'csv', 'latex': 'tex'}[t.format] }": tables[name]
-                 for name, t in ((t.name, t) for t in exp.tables)}
+        files = {folder / name: text for name, text in tables.items()}
         for rel in exp.embed:
             doc = exp.path.resolve().parent.parent / rel
             if not doc.is_file():
                 raise ConfigError(f"{exp.path.name}: embed names {rel}, which does not exist")
             text = doc.read_text()
-            new, filled = embed(text, {f"{exp.name}/{k}": v for k, v in tables.items()}, str(doc))
+            md = {f"{exp.name}/{t.name}": tables[t.file] for t in exp.tables if t.format == "md"}
+            new, filled = embed(text, md, str(doc))
             if not filled:
                 raise ConfigError(f"{doc}: no <!-- mbo:table {exp.name}/TABLE --> block to fill")
             files[doc] = new
