@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from mbo import store
 from mbo.cli import main
 from mbo.errors import MBOError
 from mbo.experiment import embed, load
@@ -87,31 +88,31 @@ def test_sweep_plan_then_report_is_deterministic_and_fills_marker_blocks(tmp_pat
     plan = _study(tmp_path)
     doc = tmp_path / "REPORT.md"
     doc.write_text("# Study\ntext kept\n<!-- mbo:table study/p50 -->\nstale numbers\n<!-- /mbo:table -->\nend\n")
-    store = tmp_path / "store"
-    res = _invoke("sweep", "--plan", plan, "--results-dir", store, "--quiet")
+    out = tmp_path / "out"
+    res = _invoke("sweep", "--plan", plan, "--results-dir", out, "--quiet")
     assert res.exit_code == 0, res.output
     assert "sweep: 6 runs, 0 already finished" in res.output
-    labels = {p.parent.name for p in (store / "records" / "branin").glob("*/*.json")}
-    assert labels == {"ga-short_quick_", "random", "dataset-best"}
-    again = _invoke("sweep", "--plan", plan, "--results-dir", store)
+    labels = {p.parent.name for p in (out / "records" / "branin").glob("*/*.json")}
+    assert labels == {"ga-short_quick", "random", "dataset-best"}
+    again = _invoke("sweep", "--plan", plan, "--results-dir", out)
     assert "6 already finished, 0 to run" in again.output  # resumable: nothing runs twice
 
-    res = _invoke("report", plan, "--results-dir", store)
+    res = _invoke("report", plan, "--results-dir", out)
     assert res.exit_code == 0, res.output
-    p100 = (store / "study" / "p100.md").read_text()
+    p100 = (out / "study" / "p100.md").read_text()
     assert "ga-short[quick]" in p100 and "random" in p100 and "P(>" in p100
-    p50 = (store / "study" / "p50.md").read_text()
+    p50 = (out / "study" / "p50.md").read_text()
     assert "random" not in p50.split("|", 1)[1]  # nulls = false
     text = doc.read_text()
     assert text.startswith("# Study\ntext kept\n<!-- mbo:table study/p50 -->\n") and "stale" not in text
     assert p50 in text and text.endswith("<!-- /mbo:table -->\nend\n")
-    before = {p: p.read_bytes() for p in [*(store / "study").iterdir(), doc]}
-    res = _invoke("report", plan, "--results-dir", store, "--check")
+    before = {p: p.read_bytes() for p in [*(out / "study").iterdir(), doc]}
+    res = _invoke("report", plan, "--results-dir", out, "--check")
     assert res.exit_code == 0 and "every table matches" in res.output
-    _invoke("report", plan, "--results-dir", store)
+    _invoke("report", plan, "--results-dir", out)
     assert {p: p.read_bytes() for p in before} == before  # byte-for-byte
     doc.write_text(text.replace("| ga-short", "| hand-edited"))
-    res = _invoke("report", plan, "--results-dir", store, "--check")
+    res = _invoke("report", plan, "--results-dir", out, "--check")
     assert res.exit_code == 1 and "REPORT.md" in res.output
 
 
@@ -127,9 +128,7 @@ def _rec(root: Path, folder: str, rid: str, label: str, status="ok", started="20
          task="tfbind8", name=None) -> Path:
     rec = {"record_version": 1, "run_id": rid, "task": task, "optimizer": label.split("[")[0], "label": label,
            "seed": 0, "budget": 128, "status": status, "started": started}
-    path = root / folder / "records" / task / label.replace("[", "_").replace("]", "_") / (name or f"{rid}.json")
-    if folder == "":
-        path = root / "records" / task / label.replace("[", "_").replace("]", "_") / (name or f"{rid}.json")
+    path = store.record_path(root / folder if folder else root, task, label, rid).with_name(name or f"{rid}.json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(rec))
     return path
@@ -156,8 +155,8 @@ def test_migration_one_copy_per_run_newest_ok_wins_and_is_idempotent(tmp_path):
     counts = migrate(r)
     assert counts["records"] == 5 and counts["relabelled"] == 1
     files = sorted(str(p.relative_to(r)) for p in r.rglob("*.json"))
-    assert files == ["records/tfbind8/coms_quick_/r4.json", "records/tfbind8/coms_quick_/r5.json",
-                     "records/tfbind8/ddom_quick_/r2.json", "records/tfbind8/n2ce_quick,v2_/r3.json",
+    assert files == ["records/tfbind8/coms_quick/r4.json", "records/tfbind8/coms_quick/r5.json",
+                     "records/tfbind8/ddom_quick/r2.json", "records/tfbind8/n2ce_quick,v2/r3.json",
                      "records/tfbind8/random/r1.json"]
     read = {p.stem: json.loads(p.read_text()) for p in r.rglob("*.json")}
     assert read["r1"]["started"].startswith("2026-12-03") and read["r2"]["status"] == "ok"
