@@ -11,10 +11,12 @@ test:
 lint:
 	$(PYTHON) -m ruff check mbo optimizers tasks tests benchmarks  # pip install -e '.[dev]'
 
-# Every experiment (experiments/*.toml) into the committed store, resumably; then every report.
+# Every experiment (experiments/*.toml) into the committed store, resumably; then every report; then the
+# benchmark scripts (speed, cost, task loading) and the loops no experiment file expresses yet.
 bench:
 	for f in experiments/*.toml; do mbo sweep --plan $$f --results-dir results || exit 1; done
-	$(MAKE) reports
+	mbo report experiments/*.toml --results-dir results
+	bash benchmarks/run_all.sh
 
 # Re-render every experiment's tables (results/<name>/, and the blocks they fill in REPORT.md files)
 # from the committed records alone: seconds, no training.
