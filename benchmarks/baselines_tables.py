@@ -6,7 +6,7 @@ tables; the 50th percentile with "nearest" interpolation, like TFP), the seeds, 
 time, and the Design-Bench paper's number (Q = 128, 8 trials; labelled as the paper's) with a
 flag where ours lies outside 2 paper std.
 
-    python benchmarks/baselines_tables.py --results-dir results/baselines
+    python benchmarks/baselines_tables.py --results-dir results
 """
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def paper(table: dict, task: str, name: str, ours: list[float], raw: bool) -> st
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--results-dir", default="results/baselines")
+    ap.add_argument("--results-dir", default="results")
     args = ap.parse_args()
     runs = load(Path(args.results_dir))
     tasks = sorted({t for t, _ in runs}, key=lambda t: ["tfbind8", "tfbind10", "branin", "levy"].index(t)
