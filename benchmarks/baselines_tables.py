@@ -8,7 +8,7 @@ the paper's) with a flag where ours lies outside 2 paper std. ``tfbind10-fixed``
 subset for every seed; the paper drew one per trial) are shown beside the paper's TF-Bind-10 numbers,
 marked as such.
 
-    python benchmarks/baselines_tables.py --results-dir results/baselines
+    python benchmarks/baselines_tables.py --results-dir results
 """
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def paper(table: dict, task: str, name: str, ours: list[float], raw: bool) -> st
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--results-dir", default="results/baselines")
+    ap.add_argument("--results-dir", default="results")
     args = ap.parse_args()
     runs = load(Path(args.results_dir))
     known = ["tfbind8", "tfbind10", "tfbind10-fixed", "branin", "levy"]

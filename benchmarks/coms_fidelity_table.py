@@ -1,8 +1,8 @@
 """Before/after table of the COMs fidelity pass (issue 14) on TF-Bind-8, from stored records only.
 
 "before" = the issue-5 records (label ``<opt>_quick``: 20 training-chain steps, torch init, all
-rows, κ = 1 Langevin noise), "after" = label ``<opt>[quick,issue14]`` (folder ``<opt>_quick,issue14``).
-``random`` (results/baselines) and ``dataset-best`` rows are printed beside them.
+rows, κ = 1 Langevin noise), "after" = label ``<opt>[quick,v2]`` (folder ``<opt>_quick,v2``).
+``random`` (the one store, results/records) and ``dataset-best`` rows are printed beside them.
 ± is the sample std over seeds (ddof = 1).
 
     python benchmarks/coms_fidelity_table.py [--seeds 0,1]
@@ -45,14 +45,14 @@ def main() -> None:
     ap.add_argument("--seeds", default="0,1")
     args = ap.parse_args()
     seeds = {int(s) for s in args.seeds.split(",")}
-    recs = ROOT / "coms" / "records" / "tfbind8"
+    recs = ROOT / "records" / "tfbind8"
     print(f"TF-Bind-8, Q = 128, profile quick, seeds {args.seeds}\n")
     print("| optimizer | seeds | 100th (per seed) | 50th | wall time / run |")
     print("|---|---|---|---|---|")
     for opt in ("coms", "coms-stochastic", "coms-decoupled"):
         print(row(f"{opt}[quick] before", load(recs / f"{opt}_quick", seeds)))
-        print(row(f"{opt}[quick] after", load(recs / f"{opt}_quick,issue14", seeds)))
-    print(row("random (null)", load(ROOT / "baselines" / "records" / "tfbind8" / "random", seeds)))
+        print(row(f"{opt}[quick] after", load(recs / f"{opt}_quick,v2", seeds)))
+    print(row("random (null)", load(ROOT / "records" / "tfbind8" / "random", seeds)))
     print(row("dataset-best (null)", load(recs / "dataset-best", seeds)))
 
 

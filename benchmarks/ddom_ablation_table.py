@@ -6,7 +6,7 @@ import json
 import numpy as np
 
 d = collections.defaultdict(dict)
-for f in glob.glob('results/ddom/records/tfbind8/ddom*/*.json'):
+for f in glob.glob('results/records/tfbind8/ddom*/*.json'):
     r = json.load(open(f))
     if r['budget'] == 256 and r['seed'] in (0, 1, 2) and r['status'] == 'ok':
         norm = r['summary']['normalized']

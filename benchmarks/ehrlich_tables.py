@@ -46,7 +46,7 @@ def separation(runs: dict, task: str, key: str, scale: str) -> tuple[float, floa
 
 
 def main() -> None:
-    runs = load("results/ehrlich/records/**/*.json")
+    runs = load("results/records/ehrlich-*/**/*.json")
     print("# Ehrlich tasks, Q = 128, quick profiles\n")
     print("Raw scores (= fraction of the optimum 1.0); mean ± sample std (ddof 1) over the seeds shown; "
           "infeasible = share of the 128 candidates outside the feasible set, mean over seeds.\n")
@@ -65,7 +65,7 @@ def main() -> None:
             print(f"| {label} | {','.join(map(str, sorted(seeds)))} | {fmt(p100)} | {fmt(p50)} | {inf:.2f} | "
                   f"{secs:.0f} |")
         print()
-    tf = load("results/*/records/tfbind8/**/*.json")
+    tf = load("results/records/tfbind8/**/*.json")
     tf = {k: v for k, v in tf.items() if "[quick]" in k[1] or k[1] in ("random", "dataset-best")}
     print("## Separation: spread of the learned methods' means over their mean seed std\n")
     print("| task | statistic | methods | std of method means | mean seed std | ratio |")

@@ -1,7 +1,7 @@
 """Print the N²CE evidence tables (markdown) from the records in a results directory.
 
 Usage:
-    python benchmarks/n2ce_tables.py --results-dir results/n2ce
+    python benchmarks/n2ce_tables.py --results-dir results
 
 Mean ± std over seeds (population std, ddof = 0, as in design-baselines); one row per run label.
 A second table per task lists the fit and sampling diagnostics of the runs that record them
@@ -41,8 +41,8 @@ def diagnostics_tables(results_dir: str) -> None:
             vals = [f"{np.mean([d[k] for d in ds if k in d]):.3g}" if any(k in d for d in ds) else "–"
                     for k, _ in DIAG]
             print(f"| {label} | {','.join(map(str, sorted(seeds)))} | " + " | ".join(vals) + " |")
-        base = runs.get((task, budget, "n2ce[quick,issue14]"))
-        zero = runs.get((task, budget, "n2ce[quick,issue14,lambda1=0]"))
+        base = runs.get((task, budget, "n2ce[quick,v2]"))
+        zero = runs.get((task, budget, "n2ce[quick,v2,lambda1=0]"))
         if base and zero:
             print("\nλ1 = 20 vs λ1 = 0, same seed: unique candidates shared (Jaccard) and the shift in "
                   "median g_y at the candidates\n")
@@ -57,7 +57,7 @@ def diagnostics_tables(results_dir: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--results-dir", default="results/n2ce")
+    ap.add_argument("--results-dir", default="results")
     args = ap.parse_args()
 
     from mbo.report import load_records

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 export MBO_DATA_DIR="${MBO_DATA_DIR:-$(cd .. && pwd)/shared/data/design_bench}"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" MBO_QUIET=1
 python benchmarks/task_load.py --out results/design_bench/task_load.md
-bash benchmarks/engine_sweep.sh
+# experiments/*.toml run first (make bench); these are the scripts no experiment file expresses yet
 bash benchmarks/design_bench_evidence.sh
 bash benchmarks/baselines_evidence.sh
 python benchmarks/coms_spiral.py --out results/coms

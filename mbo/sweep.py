@@ -24,7 +24,8 @@ class Job:
     the optimizer's process away from its records and to put checkpoints under
     ``<results_dir>/checkpoints`` when ``checkpoint_dir`` is not given. ``checkpoint_every``: seconds
     between checkpoints of a training run (``None``: none). ``in_process`` runs the optimizer's code
-    in the worker itself (debugging; see :class:`mbo.isolation.RunContext`).
+    in the worker itself (debugging; see :class:`mbo.isolation.RunContext`). ``label``: the record's
+    label (default: the configuration's, as :func:`mbo.harness.default_label` names it).
     """
 
     task: str
@@ -41,6 +42,7 @@ class Job:
     checkpoint_dir: str | None = None
     checkpoint_every: float | None = 300.0
     in_process: bool = False
+    label: str | None = None
 
 
 def portable_name(name: str) -> str:
@@ -110,7 +112,8 @@ def _plan(job: Job):
     from mbo.harness import plan
 
     return plan(job.task, job.optimizer, seed=job.seed, budget=job.budget, profile=job.profile,
-                overrides=dict(job.overrides), device=job.device, data_dir=job.data_dir, precision=job.precision)
+                overrides=dict(job.overrides), device=job.device, data_dir=job.data_dir, precision=job.precision,
+                label=job.label)
 
 
 def pending(jobs: list[Job]) -> tuple[list[Job], int]:

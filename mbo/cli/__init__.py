@@ -38,8 +38,8 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:
     return f"warning: {message}\n"
 
 
-from mbo.cli import catalog, data, results, run, site  # noqa: E402  (registers the commands)
+from mbo.cli import catalog, data, experiment, results, run, site  # noqa: E402  (registers the commands)
 
-for module in (run, catalog, results, data, site):
+for module in (run, catalog, results, data, experiment, site):
     for command in module.COMMANDS:
         main.add_command(command)

@@ -170,8 +170,10 @@ def _check_sweep(task_names, opt_names, overrides, seeds, budget, profile, devic
 
 
 @click.command("sweep")
-@click.option("--tasks", required=True, help="Comma-separated task names.")
-@click.option("--optimizers", "-o", required=True, help="Comma-separated optimizer names.")
+@click.option("--plan", "plan_file", type=click.Path(dir_okay=False), default=None,
+              help="Run the grid of an experiment file (experiments/<name>.toml) instead of --tasks/--optimizers.")
+@click.option("--tasks", default=None, help="Comma-separated task names.")
+@click.option("--optimizers", "-o", default=None, help="Comma-separated optimizer names.")
 @click.option("--seeds", default="0-4", show_default=True)
 @click.option("--budget", "-Q", type=int, default=128, show_default=True)
 @click.option("--profile", default=None)
@@ -207,7 +209,7 @@ def _check_sweep(task_names, opt_names, overrides, seeds, budget, profile, devic
 @options.checkpoint_dir
 @options.checkpoint_every
 @options.quiet
-def sweep_cmd(tasks, optimizers, seeds, budget, profile, sets, executor, jobs, cpus_per_run, gpus_per_run,
+def sweep_cmd(plan_file, tasks, optimizers, seeds, budget, profile, sets, executor, jobs, cpus_per_run, gpus_per_run,
               slurm_partition, slurm_time, slurm_mem_gb, slurm_folder, device, precision, force, threads, in_process,
               data_dir, results_dir, checkpoint_dir, checkpoint_every, quiet):
     """Run every (task, optimizer, seed) of a grid; finished runs are skipped, so it resumes.
@@ -218,6 +220,7 @@ def sweep_cmd(tasks, optimizers, seeds, budget, profile, sets, executor, jobs, c
     import signal
 
     from mbo.config import parse_assignments
+    from mbo.errors import ConfigError
     from mbo.executors import make_executor
     from mbo.progress import SweepBar
     from mbo.store import results_dir as resolve_results
@@ -225,16 +228,23 @@ def sweep_cmd(tasks, optimizers, seeds, budget, profile, sets, executor, jobs, c
 
     if quiet:
         os.environ["MBO_QUIET"] = "1"
-    task_names = [t.strip() for t in tasks.split(",") if t.strip()]
-    opt_names = [o.strip() for o in optimizers.split(",") if o.strip()]
-    seed_list = parse_seeds(seeds)
     root = str(resolve_results(results_dir).resolve())
-    per_opt = _check_sweep(task_names, opt_names, parse_assignments(sets), seed_list, budget, profile, device,
-                           data_dir, root, precision)
     ck_dir = os.path.abspath(checkpoint_dir) if checkpoint_dir else None
-    jobs_all = [Job(portable_name(t), portable_name(o), s, budget, profile, per_opt[o], device, data_dir, root,
-                    force, precision, ck_dir, checkpoint_every, in_process)
-                for t in task_names for o in opt_names for s in seed_list]
+    run_opts = {"precision": precision, "checkpoint_dir": ck_dir, "checkpoint_every": checkpoint_every,
+                "in_process": in_process}
+    if plan_file:
+        jobs_all = _plan_jobs(plan_file, tasks, optimizers, sets, profile, data_dir, root, force, run_opts)
+    else:
+        if not tasks or not optimizers:
+            raise ConfigError("give --tasks and --optimizers, or --plan experiments/<name>.toml")
+        task_names = [t.strip() for t in tasks.split(",") if t.strip()]
+        opt_names = [o.strip() for o in optimizers.split(",") if o.strip()]
+        seed_list = parse_seeds(seeds)
+        per_opt = _check_sweep(task_names, opt_names, parse_assignments(sets), seed_list, budget, profile, device,
+                               data_dir, root, precision)
+        jobs_all = [Job(portable_name(t), portable_name(o), s, budget, profile, per_opt[o], device, data_dir, root,
+                        force, **run_opts)
+                    for t in task_names for o in opt_names for s in seed_list]
     runner = make_executor(executor, jobs=jobs, cpus_per_run=cpus_per_run, threads=threads, gpus_per_run=gpus_per_run,
                            slurm_folder=slurm_folder or os.path.join(root, "slurm"),
                            slurm_partition=slurm_partition, slurm_time=slurm_time, slurm_mem_gb=slurm_mem_gb)
@@ -277,6 +287,28 @@ def sweep_cmd(tasks, optimizers, seeds, budget, profile, sets, executor, jobs, c
     click.echo(f"sweep done: {len(finished) - failed} ok, {failed} failed; records in {root}")
     if failed:
         raise SystemExit(1)
+
+
+def _plan_jobs(plan_file, tasks, optimizers, sets, profile, data_dir, root, force, run_opts):
+    """The jobs of an experiment file's grid, each checked (names, profile, keys, Q) before any run."""
+    from mbo.errors import ConfigError
+    from mbo.experiment import load
+    from mbo.harness import plan
+    from mbo.store import prepare
+    from mbo.sweep import Job, portable_name
+
+    if tasks or optimizers or sets or profile:
+        raise ConfigError("--plan declares the whole grid; drop --tasks, --optimizers, --set and --profile "
+                          "(edit the experiment file instead)")
+    exp = load(plan_file)
+    jobs = []
+    for e, t, q, s in exp.cells():
+        plan(t, e.name, seed=s, budget=q, profile=e.profile, overrides=dict(e.overrides), device=exp.device,
+             data_dir=data_dir, label=None if e.null else e.label, precision=run_opts["precision"])
+        jobs.append(Job(portable_name(t), portable_name(e.name), s, q, e.profile, e.overrides, exp.device, data_dir,
+                        root, force, label=e.label, **run_opts))
+    prepare(root)
+    return jobs
 
 
 COMMANDS = [run_cmd, sweep_cmd]

@@ -1,0 +1,316 @@
+"""Experiments as data: one TOML file declares a study; the sweep runs it and the report renders it.
+
+``experiments/<name>.toml``::
+
+    description = "what the study asks"
+    tasks = ["tfbind8", "branin"]
+    seeds = "0-2"                      # or a list [0, 1, 2]
+    budgets = [128]                    # Q, one or several
+    device = "auto"
+    nulls = ["random", "dataset-best"] # reference optimizers run on every (task, Q, seed) of the grid
+    embed = ["results/ddom/REPORT.md"] # Markdown files whose <!-- mbo:table NAME --> blocks are filled
+
+    [[optimizers]]
+    name = "ddom"
+    profile = "quick"
+    set = { gamma = 0.0 }              # config overrides (as --set)
+    label = "ddom[quick,gamma=0]"      # optional display label; default: name[profile,overrides]
+    tasks = ["tfbind8"]                # optional subset of the study's tasks / budgets
+    budgets = [256]
+
+    [[tables]]
+    name = "tfbind8_p100"              # written to results/<experiment>/<name>.md
+    tasks = ["tfbind8"]                # optional subsets of the grid
+    budget = 256                       # needed where a task has several Q
+    percentile = "100"                 # 100, 75, 50, 25, mean
+    aggregate = "mean"                 # mean, median, iqm
+    ci = 95                            # bootstrap CIs (optional)
+    versus = "random"                  # probability of improvement (needs ci)
+    raw = false
+    stat = "score"                     # or a diagnostic
+    nulls = true                       # show the null rows
+    format = "md"                      # md, csv, latex
+
+Records are selected from the one store by the grid (task, label, seed, Q), never by folder.
+Every name is checked before any run: unknown keys, tasks, optimizers, profiles and config keys
+fail with the close matches.
+"""
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mbo.errors import ConfigError, did_you_mean
+
+_TOP = {"description", "tasks", "seeds", "budgets", "device", "nulls", "embed", "optimizers", "tables"}
+_OPT = {"name", "profile", "set", "label", "tasks", "budgets"}
+_TABLE = {"name", "tasks", "budget", "optimizers", "percentile", "aggregate", "ci", "versus", "raw", "stat",
+          "nulls", "format"}
+NULLS = ("random", "dataset-best")
+MARK_OPEN, MARK_CLOSE = "<!-- mbo:table {} -->", "<!-- /mbo:table -->"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One configured optimizer of a study and the (task, Q) cells it runs on."""
+
+    name: str
+    profile: str | None
+    overrides: tuple[tuple[str, Any], ...]
+    label: str
+    tasks: tuple[str, ...]
+    budgets: tuple[int, ...]
+    null: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    """One rendered table of a study's report (arguments of :func:`mbo.report.leaderboard`)."""
+
+    name: str
+    tasks: tuple[str, ...]
+    budget: int | None
+    labels: tuple[str, ...] | None
+    percentile: str = "100"
+    aggregate: str = "mean"
+    ci: float | None = None
+    versus: str | None = None
+    raw: bool = False
+    stat: str = "score"
+    nulls: bool = True
+    format: str = "md"
+
+    @property
+    def file(self) -> str:
+        """The table's file name in ``results/<experiment>/``."""
+        return f"{self.name}.{ {'md': 'md', 'csv': 'csv', 'latex': 'tex'}[self.format] }"
+
+
+@dataclass
+class Experiment:
+    """A parsed, validated ``experiments/<name>.toml``."""
+
+    name: str
+    path: Path
+    description: str
+    tasks: tuple[str, ...]
+    seeds: tuple[int, ...]
+    budgets: tuple[int, ...]
+    device: str
+    entries: list[Entry]
+    tables: list[Table] = field(default_factory=list)
+    embed: tuple[str, ...] = ()
+
+    def cells(self):
+        """Every ``(entry, task, Q, seed)`` of the grid, in file order."""
+        for e in self.entries:
+            for t in e.tasks:
+                for q in e.budgets:
+                    for s in self.seeds:
+                        yield e, t, q, s
+
+    def select(self, df):
+        """The rows of a :func:`mbo.report.load_records` frame that belong to this study's grid."""
+        keys = {(t, e.label, int(s), int(q)) for e, t, q, s in self.cells()}
+        if df.empty:
+            return df
+        mask = [(t, lab, int(s), int(q)) in keys
+                for t, lab, s, q in zip(df["task"], df["label"], df["seed"], df["budget"])]
+        return df[mask]
+
+
+def _keys(where: str, got: dict, known: set[str]) -> None:
+    for k in got:
+        if k not in known:
+            raise ConfigError(f"{where}: unknown key {k!r}.{did_you_mean(k, known)} Known keys: "
+                              f"{', '.join(sorted(known))}")
+
+
+def _list(where: str, value: Any, kind: type) -> tuple:
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(v, kind) and not isinstance(v, bool) for v in items):
+        raise ConfigError(f"{where} must be a non-empty list of {kind.__name__}; got {value!r}")
+    return tuple(items)
+
+
+def _subset(where: str, value: Any, full: tuple, kind: type) -> tuple:
+    if value is None:
+        return full
+    items = _list(where, value, kind)
+    extra = [v for v in items if v not in full]
+    if extra:
+        raise ConfigError(f"{where}: {extra[0]!r} is not in the study's {where.rsplit('.', 1)[-1]} "
+                          f"{list(full)}.{did_you_mean(str(extra[0]), map(str, full))}")
+    return items
+
+
+def label_of(name: str, profile: str | None, overrides: dict[str, Any], label: str | None) -> str:
+    """The label a run of this configuration is stored under (as :func:`mbo.harness.plan` names it)."""
+    from mbo.harness import _marked, default_label, optimizer_class
+
+    cls = optimizer_class(name)
+    shown = cls.name or cls.__name__
+    applied = profile if profile in (cls.profiles or {}) else None
+    return _marked(label, applied) if label else default_label(shown, applied, overrides)
+
+
+def _check_optimizer(where: str, name: str, profile: str | None, overrides: dict[str, Any]) -> None:
+    from mbo.harness import optimizer_class
+
+    cls = optimizer_class(name)
+    profiles = sorted(cls.profiles or {})
+    if profile is not None and profile != "paper" and profile not in profiles:
+        raise ConfigError(f"{where}: {name} has no profile {profile!r}.{did_you_mean(profile, profiles)} "
+                          f"Its profiles: {', '.join(profiles) or 'none'}")
+    fields = [f.name for f in dataclasses.fields(cls.Config)] if dataclasses.is_dataclass(cls.Config) else []
+    for k in overrides:
+        if k not in fields:
+            raise ConfigError(f"{where}: {name} has no config key {k!r}.{did_you_mean(k, fields)} "
+                              f"Its keys: {', '.join(fields) or 'none'}")
+
+
+def load(path: str | Path) -> Experiment:
+    """Parse and validate an experiment file (names only: no data is read, nothing runs)."""
+    from mbo.registry import load_class
+    from mbo.sweep import parse_seeds
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"no experiment file {path}; experiments live in experiments/<name>.toml")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    where = path.name
+    _keys(where, raw, _TOP)
+    for k in ("tasks", "seeds", "budgets", "optimizers"):
+        if k not in raw:
+            raise ConfigError(f"{where}: missing key {k!r}")
+    tasks = _list(f"{where}: tasks", raw["tasks"], str)
+    for t in tasks:
+        load_class("task", t)
+    seeds = raw["seeds"]
+    seeds = tuple(parse_seeds(seeds if isinstance(seeds, str) else ",".join(map(str, _list("seeds", seeds, int)))))
+    budgets = tuple(int(q) for q in _list(f"{where}: budgets", raw["budgets"], int))
+    if any(q < 1 for q in budgets):
+        raise ConfigError(f"{where}: budgets must be positive; got {list(budgets)}")
+    entries: list[Entry] = []
+    for i, opt in enumerate(raw["optimizers"]):
+        w = f"{where}: optimizers[{i}]"
+        if not isinstance(opt, dict) or "name" not in opt:
+            raise ConfigError(f"{w}: each [[optimizers]] needs a name")
+        _keys(w, opt, _OPT)
+        overrides = dict(opt.get("set") or {})
+        _check_optimizer(w, opt["name"], opt.get("profile"), overrides)
+        label = label_of(opt["name"], opt.get("profile"), overrides, opt.get("label"))
+        entries.append(Entry(opt["name"], opt.get("profile"), tuple(sorted(overrides.items())), label,
+                             _subset(f"{w}.tasks", opt.get("tasks"), tasks, str),
+                             _subset(f"{w}.budgets", opt.get("budgets"), budgets, int)))
+    nulls = _list(f"{where}: nulls", raw["nulls"], str) if raw.get("nulls") else ()
+    for n in nulls:
+        if n not in NULLS:
+            raise ConfigError(f"{where}: nulls: {n!r} is not a null baseline.{did_you_mean(n, NULLS)} "
+                              f"Null baselines: {', '.join(NULLS)}")
+        used = {(t, q) for e in entries for t in e.tasks for q in e.budgets}
+        for t in tasks:
+            qs = tuple(q for q in budgets if (t, q) in used)
+            if qs:
+                entries.append(Entry(n, None, (), n, (t,), qs, null=True))
+    configs: dict[str, tuple] = {}
+    for e in entries:  # one label, one configuration (it may be listed twice for different cells)
+        if configs.setdefault(e.label, (e.name, e.profile, e.overrides)) != (e.name, e.profile, e.overrides):
+            raise ConfigError(f"{where}: two [[optimizers]] with different configurations have the label "
+                              f"{e.label!r}; give one a distinct label")
+    exp = Experiment(path.stem, path, str(raw.get("description", "")), tasks, seeds, budgets,
+                     str(raw.get("device", "auto")), entries,
+                     embed=tuple(_list(f"{where}: embed", raw["embed"], str)) if raw.get("embed") else ())
+    exp.tables = [_table(f"{where}: tables[{i}]", t, exp) for i, t in enumerate(raw.get("tables") or [])]
+    names = [t.file for t in exp.tables]
+    if len(set(names)) < len(names):
+        raise ConfigError(f"{where}: two [[tables]] share a name and format; each table is a file, give each its "
+                          "own name")
+    return exp
+
+
+def _table(where: str, t: dict, exp: Experiment) -> Table:
+    from mbo.report import AGGREGATES, DIAGNOSTICS, STATS
+
+    if not isinstance(t, dict) or "name" not in t:
+        raise ConfigError(f"{where}: each [[tables]] needs a name")
+    _keys(where, t, _TABLE)
+    labels = None
+    if t.get("optimizers") is not None:
+        known = [e.label for e in exp.entries]
+        labels = _list(f"{where}.optimizers", t["optimizers"], str)
+        for lab in labels:
+            if lab not in known:
+                raise ConfigError(f"{where}.optimizers: no label {lab!r} in this study.{did_you_mean(lab, known)} "
+                                  f"Labels: {', '.join(known)}")
+    checks = {"percentile": (str(t.get("percentile", "100")), STATS), "aggregate": (t.get("aggregate", "mean"),
+              AGGREGATES), "stat": (t.get("stat", "score"), ("score",) + DIAGNOSTICS),
+              "format": (t.get("format", "md"), ("md", "csv", "latex"))}
+    for key, (val, allowed) in checks.items():
+        if val not in allowed:
+            raise ConfigError(f"{where}.{key}: {val!r} is not one of {', '.join(allowed)}")
+    budget = t.get("budget")
+    if budget is not None and budget not in exp.budgets:
+        raise ConfigError(f"{where}.budget: Q = {budget} is not among the study's budgets {list(exp.budgets)}")
+    if t.get("versus") is not None and t.get("ci") is None:
+        raise ConfigError(f"{where}: versus needs ci (e.g. ci = 95)")
+    return Table(str(t["name"]), _subset(f"{where}.tasks", t.get("tasks"), exp.tasks, str), budget, labels,
+                 str(t.get("percentile", "100")), t.get("aggregate", "mean"),
+                 float(t["ci"]) if t.get("ci") is not None else None, t.get("versus"), bool(t.get("raw", False)),
+                 t.get("stat", "score"), bool(t.get("nulls", True)), t.get("format", "md"))
+
+
+def render(exp: Experiment, df) -> dict[str, str]:
+    """``{file name: text}`` of every table of ``exp``, from the records in ``df`` alone (deterministic)."""
+    from mbo.report import format_table, leaderboard
+
+    df = exp.select(df[df["status"] == "ok"])
+    out = {}
+    for t in exp.tables:
+        rows = df[df["task"].isin(t.tasks)]
+        if t.budget is not None:
+            rows = rows[rows["budget"] == t.budget]
+        if t.labels is not None:
+            rows = rows[rows["label"].isin(t.labels) | (rows["label"].isin(NULLS) & t.nulls)]
+        if not t.nulls:
+            rows = rows[~rows["label"].isin(NULLS)]
+        if rows.empty:
+            raise ConfigError(f"{exp.path.name}: table {t.name!r} has no records in the store; run "
+                              f"`mbo sweep --plan {exp.path}` first")
+        rows = rows.sort_values(["task", "label", "seed", "budget", "run_id"]).reset_index(drop=True)
+        table = leaderboard(rows, percentile=t.percentile, budget=t.budget, raw=t.raw, aggregate=t.aggregate,
+                            ci=t.ci, versus=t.versus, stat=t.stat)
+        out[t.file] = format_table(table, t.format) + "\n"
+    return out
+
+
+def embed(text: str, tables: dict[str, str], where: str = "") -> tuple[str, list[str]]:
+    """Fill every ``<!-- mbo:table NAME -->`` … ``<!-- /mbo:table -->`` block of ``text`` whose NAME is in ``tables``
+    (NAME is ``<experiment>/<table>``, a Markdown table of that experiment).
+
+    Returns the new text and the names filled. A block naming a table that is not given is left as it is.
+    """
+    import re
+
+    filled: list[str] = []
+    pattern = re.compile(r"(<!-- mbo:table (\S+) -->\n)(.*?)(<!-- /mbo:table -->)", re.S)
+
+    def sub(m):
+        name = m.group(2)
+        if name not in tables:
+            return m.group(0)
+        filled.append(name)
+        return m.group(1) + tables[name] + m.group(4)
+
+    new = pattern.sub(sub, text)
+    opened = text.count("<!-- mbo:table ")
+    if opened != text.count(MARK_CLOSE):
+        raise ConfigError(f"{where}: {opened} <!-- mbo:table NAME --> markers but {text.count(MARK_CLOSE)} "
+                          f"{MARK_CLOSE} markers; close every block")
+    return new, filled

@@ -1,0 +1,178 @@
+"""Experiments as data: the loader's checks, `mbo sweep --plan`, `mbo report`, and the one-store migration."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mbo import store
+from mbo.cli import main
+from mbo.errors import MBOError
+from mbo.experiment import embed, load
+from mbo.migrate import migrate, relabel
+
+ROOT = Path(__file__).resolve().parent.parent
+
+STUDY = """
+description = "grad-ascent against the nulls on Branin"
+tasks = ["branin"]
+seeds = "0-1"
+budgets = [8]
+nulls = ["random", "dataset-best"]
+embed = ["REPORT.md"]
+
+[[optimizers]]
+name = "grad-ascent"
+profile = "quick"
+set = {{ {sets} }}
+label = "ga-short"
+
+[[tables]]
+name = "p100"
+ci = 95
+versus = "random"
+
+[[tables]]
+name = "p50"
+percentile = "50"
+nulls = false
+"""
+
+
+def _study(tmp_path, sets="num_steps = 5, epochs = 2, hidden_size = 16", **replace):
+    text = STUDY.format(sets=sets)
+    for old, new in replace.items():
+        text = text.replace(old, new)
+    (tmp_path / "experiments").mkdir(exist_ok=True)
+    path = tmp_path / "experiments" / "study.toml"
+    path.write_text(text)
+    return path
+
+
+def _invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_loader_grid_labels_and_nulls(tmp_path):
+    exp = load(_study(tmp_path))
+    assert exp.name == "study" and exp.seeds == (0, 1) and exp.budgets == (8,)
+    assert [e.label for e in exp.entries] == ["ga-short[quick]", "random", "dataset-best"]
+    assert len(list(exp.cells())) == 3 * 2
+    assert [t.name for t in exp.tables] == ["p100", "p50"] and exp.tables[0].ci == 95.0
+
+
+@pytest.mark.parametrize("change, message", [
+    ({'description =': 'descripton ='}, "unknown key 'descripton'. Did you mean: description?"),
+    ({'"grad-ascent"': '"grad-acent"'}, "grad-ascent"),
+    ({'profile = "quick"': 'profile = "quik"'}, "no profile 'quik'. Did you mean: quick?"),
+    ({'tasks = ["branin"]': 'tasks = ["branon"]'}, "branin"),
+    ({'nulls = ["random"': 'nulls = ["randm"'}, "Did you mean: random?"),
+    ({'percentile = "50"': 'percentile = "5"'}, "percentile: '5' is not one of"),
+    ({'versus = "random"': 'versus = "random"\nbudget = 16'}, "Q = 16 is not among"),
+])
+def test_loader_names_every_mistake_with_close_matches(tmp_path, change, message):
+    with pytest.raises(MBOError, match=None) as err:
+        load(_study(tmp_path, **change))
+    assert message in str(err.value)
+
+
+def test_unknown_config_key_fails_before_any_run(tmp_path):
+    res = _invoke("sweep", "--plan", _study(tmp_path, sets="num_stepz = 5"), "--results-dir", tmp_path / "r")
+    assert res.exit_code == 2 and "no config key 'num_stepz'" in res.output and "Did you mean: num_steps" in res.output
+    assert not (tmp_path / "r" / "records").exists() or not any((tmp_path / "r" / "records").rglob("*.json"))
+
+
+def test_sweep_plan_then_report_is_deterministic_and_fills_marker_blocks(tmp_path):
+    plan = _study(tmp_path)
+    doc = tmp_path / "REPORT.md"
+    doc.write_text("# Study\ntext kept\n<!-- mbo:table study/p50 -->\nstale numbers\n<!-- /mbo:table -->\nend\n")
+    out = tmp_path / "out"
+    res = _invoke("sweep", "--plan", plan, "--results-dir", out, "--quiet")
+    assert res.exit_code == 0, res.output
+    assert "sweep: 6 runs, 0 already finished" in res.output
+    labels = {p.parent.name for p in (out / "records" / "branin").glob("*/*.json")}
+    assert labels == {"ga-short_quick", "random", "dataset-best"}
+    again = _invoke("sweep", "--plan", plan, "--results-dir", out)
+    assert "6 already finished, 0 to run" in again.output  # resumable: nothing runs twice
+
+    res = _invoke("report", plan, "--results-dir", out)
+    assert res.exit_code == 0, res.output
+    p100 = (out / "study" / "p100.md").read_text()
+    assert "ga-short[quick]" in p100 and "random" in p100 and "P(>" in p100
+    p50 = (out / "study" / "p50.md").read_text()
+    assert "random" not in p50.split("|", 1)[1]  # nulls = false
+    text = doc.read_text()
+    assert text.startswith("# Study\ntext kept\n<!-- mbo:table study/p50 -->\n") and "stale" not in text
+    assert p50 in text and text.endswith("<!-- /mbo:table -->\nend\n")
+    before = {p: p.read_bytes() for p in [*(out / "study").iterdir(), doc]}
+    res = _invoke("report", plan, "--results-dir", out, "--check")
+    assert res.exit_code == 0 and "every table matches" in res.output
+    _invoke("report", plan, "--results-dir", out)
+    assert {p: p.read_bytes() for p in before} == before  # byte-for-byte
+    doc.write_text(text.replace("| ga-short", "| hand-edited"))
+    res = _invoke("report", plan, "--results-dir", out, "--check")
+    assert res.exit_code == 1 and "REPORT.md" in res.output
+
+
+def test_embed_leaves_unknown_blocks_and_rejects_unclosed_ones():
+    text = "<!-- mbo:table a/x -->\nold\n<!-- /mbo:table -->\n<!-- mbo:table b/y -->\nkeep\n<!-- /mbo:table -->\n"
+    new, filled = embed(text, {"a/x": "NEW\n"})
+    assert filled == ["a/x"] and "NEW\n<!-- /mbo:table -->" in new and "keep" in new
+    with pytest.raises(MBOError, match="close every block"):
+        embed("<!-- mbo:table a/x -->\nold\n", {"a/x": "NEW\n"})
+
+
+def _rec(root: Path, folder: str, rid: str, label: str, status="ok", started="2026-12-01T00:00:00",
+         task="tfbind8", name=None) -> Path:
+    rec = {"record_version": 1, "run_id": rid, "task": task, "optimizer": label.split("[")[0], "label": label,
+           "seed": 0, "budget": 128, "status": status, "started": started}
+    path = store.record_path(root / folder if folder else root, task, label, rid).with_name(name or f"{rid}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rec))
+    return path
+
+
+def test_relabel_drops_work_tracking_numbers_for_what_differs():
+    assert relabel("n2ce[quick,issue14]") == "n2ce[quick,v2]"
+    assert relabel("n2ce[quick,issue14,lambda1=0]") == "n2ce[quick,v2,lambda1=0]"
+    assert relabel("ddom[quick,gamma=0]") == "ddom[quick,gamma=0]" and relabel("random") == "random"
+
+
+def test_migration_one_copy_per_run_newest_ok_wins_and_is_idempotent(tmp_path):
+    r = tmp_path / "results"
+    _rec(r, "a", "r1", "random", started="2026-12-01T00:00:00")
+    _rec(r, "b", "r1", "random", started="2026-12-03T00:00:00")           # newer duplicate: kept
+    _rec(r, "a", "r2", "ddom[quick]", status="failed", started="2026-12-05T00:00:00")
+    _rec(r, "b", "r2", "ddom[quick]", started="2026-12-02T00:00:00")      # ok beats a newer failure
+    _rec(r, "a", "r3", "n2ce[quick,issue14]", status="failed")            # only a failure: kept
+    _rec(r, "", "r4", "coms[quick]")                                      # already in the store
+    _rec(r, "b", "r4", "coms[quick]", started="2026-11-01T00:00:00")      # older copy elsewhere
+    _rec(r, "b", "r5", "coms[quick]", status="failed", name="r5.failed.json")
+    _rec(r, "b", "r5", "coms[quick]")
+    (r / "a" / "REPORT.md").write_text("kept\n")
+    counts = migrate(r)
+    assert counts["records"] == 5 and counts["relabelled"] == 1
+    files = sorted(str(p.relative_to(r)) for p in r.rglob("*.json"))
+    assert files == ["records/tfbind8/coms_quick/r4.json", "records/tfbind8/coms_quick/r5.json",
+                     "records/tfbind8/ddom_quick/r2.json", "records/tfbind8/n2ce_quick,v2/r3.json",
+                     "records/tfbind8/random/r1.json"]
+    read = {p.stem: json.loads(p.read_text()) for p in r.rglob("*.json")}
+    assert read["r1"]["started"].startswith("2026-12-03") and read["r2"]["status"] == "ok"
+    assert read["r3"]["label"] == "n2ce[quick,v2]" and read["r3"]["status"] == "failed"
+    assert read["r4"]["started"].startswith("2026-12-01") and read["r5"]["status"] == "ok"
+    assert (r / "a" / "REPORT.md").read_text() == "kept\n" and not (r / "a" / "records").exists()
+    snapshot = {p: p.read_bytes() for p in r.rglob("*") if p.is_file()}
+    assert migrate(r) == {"records": 5, "moved": 0, "relabelled": 0, "dropped": 0}
+    assert {p: p.read_bytes() for p in r.rglob("*") if p.is_file()} == snapshot
+
+
+def test_committed_store_has_no_work_tracking_label():
+    labels = {json.loads(p.read_text()).get("label", "") for p in (ROOT / "results").glob("**/records/*/*/*.json")}
+    assert labels and not [lab for lab in labels if "issue" in lab.lower()]
+
+
+def test_a_committed_report_regenerates_byte_for_byte():
+    res = _invoke("report", ROOT / "experiments" / "ddom.toml", "--results-dir", ROOT / "results", "--check")
+    assert res.exit_code == 0, res.output
