@@ -135,13 +135,17 @@ def test_default_results_folder_is_per_user_not_the_repository(tmp_path, monkeyp
     assert results_dir() == tmp_path / "mine" and results_dir("x") == Path("x")
 
 
-@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+@pytest.mark.skipif(shutil.which("make") is None or shutil.which("git") is None, reason="needs make and git")
 def test_report_targets_refuse_uncommitted_records(tmp_path):
+    """results/records is the committed store: report targets refuse records git does not track
+    (a user's own runs copied there), before running anything."""
     shutil.copy(REPO / "Makefile", tmp_path / "Makefile")
-    (tmp_path / "results" / "records").mkdir(parents=True)
-    for target in ("reproduce", "leaderboard"):
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    (tmp_path / "results" / "records" / "branin").mkdir(parents=True)
+    (tmp_path / "results" / "records" / "branin" / "mine.json").write_text("{}")
+    for target in ("reproduce", "leaderboard", "reports"):
         res = subprocess.run(["make", "-s", target], cwd=tmp_path, capture_output=True, text=True)
-        assert res.returncode != 0 and "results/records holds runs of yours" in res.stdout + res.stderr
+        assert res.returncode != 0 and "holds records git does not track" in res.stdout + res.stderr
     text = (REPO / "Makefile").read_text()
     assert "mbo reproduce --results-dir results " in text  # the committed records, named explicitly
 
