@@ -219,7 +219,7 @@ class Stage:
 
         ses = self.session
         blob = {"version": FORMAT_VERSION, "desc": self.desc, "total": self.total, "position": position,
-                "extra": dict(extra or {}), "rng": _rng_state(),
+                "extra": dict(extra or {}), "rng": rng_state(),
                 "state": {key: _snapshot(obj) for key, obj in self.state.items()},
                 "torch_threads": torch.get_num_threads()}
         ses.directory.mkdir(parents=True, exist_ok=True)
@@ -248,7 +248,7 @@ class Stage:
                                   f"(state keys differ: {missing}); re-run with --force to start over")
         for key, obj in self.state.items():
             _load(obj, blob["state"][key])
-        _set_rng_state(blob["rng"])
+        set_rng_state(blob["rng"])
         self.position, self.extra = blob["position"], blob["extra"]
         done, batch = (self.position[0], self.position[1]) if isinstance(self.position, (tuple, list)) else (
             self.position, 0)
@@ -345,7 +345,8 @@ def _load(obj: Any, saved: Any) -> None:
         obj.load_state_dict(saved)
 
 
-def _rng_state() -> dict[str, Any]:
+def rng_state() -> dict[str, Any]:
+    """The global torch (and CUDA), NumPy and Python random states."""
     import torch
 
     out = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
@@ -354,7 +355,8 @@ def _rng_state() -> dict[str, Any]:
     return out
 
 
-def _set_rng_state(saved: dict[str, Any]) -> None:
+def set_rng_state(saved: dict[str, Any]) -> None:
+    """Restore what :func:`rng_state` returned."""
     import torch
 
     torch.set_rng_state(saved["torch"])

@@ -187,6 +187,49 @@ def execute(spec: RunSpec, results_dir: str | Path | None = None, force: bool = 
     return save(run_spec(spec, context), root)
 
 
+def execute_shared(specs: list[RunSpec], results_dir: str | Path | None = None, force: bool = False,
+                   context: RunContext | None = None, *, checkpoint_dir: str | Path | None = None,
+                   checkpoint_every: float | None = checkpoint.DEFAULT_INTERVAL_S) -> list[dict[str, Any]]:
+    """:func:`execute` for runs that differ in their budget Q alone, fitted once.
+
+    Each Q is proposed from a copy of the fitted optimizer with the random state it had right after
+    ``fit`` (:func:`mbo.isolation.optimizer_side`), so its record is the one a separate run gives (same
+    run id, reused as such); the records say which runs share the fit (``shared_fit``). Finished runs
+    are reused unless ``force``; the fit's checkpoints are those of the first run still to make.
+
+    Returns:
+        The records, in the order of ``specs``.
+    """
+    first = specs[0]
+    if any(dataclasses.replace(s, budget=first.budget).run_id != first.run_id for s in specs):
+        raise ConfigError("runs that share one fit may differ in their budget Q alone")
+    if len({s.budget for s in specs}) != len(specs):
+        raise ConfigError(f"budgets {[s.budget for s in specs]} name one Q more than once; give each Q once")
+    root = store.results_dir(results_dir)
+    store.prepare(root)
+    context = dataclasses.replace(context or RunContext(), results_dir=str(root))
+    out: dict[str, dict[str, Any]] = {}
+    for s in specs if not force else []:
+        rec = finished(s, root, in_process=context.in_process)
+        if rec is not None:
+            out[s.run_id] = rec
+    todo = [s for s in specs if s.run_id not in out]
+    if len(todo) == 1:
+        out[todo[0].run_id] = execute(todo[0], root, force, context, checkpoint_dir=checkpoint_dir,
+                                      checkpoint_every=checkpoint_every)
+    elif todo:
+        if not context.in_process:
+            class_reference(first.optimizer_cls)  # before any work
+        for s in todo[1:]:  # a forced re-run starts every Q afresh
+            checkpoint_folder(s, root, checkpoint_dir, force, checkpoint_every)
+        folder = checkpoint_folder(todo[0], root, checkpoint_dir, force, checkpoint_every)
+        context = dataclasses.replace(context, checkpoint_dir=None if folder is None else str(folder),
+                                      checkpoint_every=checkpoint_every or 0.0, precision=first.precision)
+        for rec in _run(todo, context):
+            out[rec["run_id"]] = save(rec, root)
+    return [out[s.run_id] for s in specs]
+
+
 def checkpoint_folder(spec: RunSpec, results_dir: str | Path | None, checkpoint_dir: str | Path | None,
                       force: bool, checkpoint_every: float | None) -> Path | None:
     """The folder of ``spec``'s checkpoints (``None`` when ``checkpoint_every`` is ``None``); checkpoints
@@ -231,7 +274,7 @@ def run_spec(spec: RunSpec, context: RunContext | None = None) -> dict[str, Any]
     context = context or RunContext()
     if not context.in_process:
         class_reference(spec.optimizer_cls)  # before any work
-    return _run(spec, spec.run_id, dataclasses.replace(context, precision=spec.precision))
+    return _run([spec], dataclasses.replace(context, precision=spec.precision))[0]
 
 
 def save(record: dict[str, Any], results_dir: str | Path | None = None) -> dict[str, Any]:
@@ -272,80 +315,99 @@ def run(task: str | Task, optimizer: str | type, seed: int = 0, budget: int = 12
                    checkpoint_every=checkpoint_every)
 
 
-def _run(spec: RunSpec, rid: str, context: RunContext) -> dict[str, Any]:
+def _run(specs: list[RunSpec], context: RunContext) -> list[dict[str, Any]]:
+    """The records of ``specs``: runs that differ in their budget alone, made from one fit."""
     from mbo.nn.device import resolve_device
 
+    spec = specs[0]
     task = spec.task
-    rec: dict[str, Any] = {
-        "record_version": store.RECORD_VERSION, "run_id": rid, "task": task.name,
+    started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    common = {"versions": _versions(), "git_commit": _git_commit(),
+              **_code_dirty(source_files(spec.optimizer_cls, type(task))), "host": platform.node()}
+    recs: list[dict[str, Any]] = [{
+        "record_version": store.RECORD_VERSION, "run_id": s.run_id, "task": task.name,
         "optimizer": spec.optimizer_name, "label": spec.label, "profile": spec.profile,
         "profile_note": spec.profile_note, "overrides": spec.overrides,
-        "config": config_dict(spec.config), "seed": spec.seed, "budget": spec.budget,
+        "config": config_dict(spec.config), "seed": spec.seed, "budget": s.budget,
         "data_version": task.data_version, "code_hash": spec.code_hash, "precision": spec.precision,
-        "status": "failed", "error": None,
-        "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "versions": _versions(), "git_commit": _git_commit(),
-        **_code_dirty(source_files(spec.optimizer_cls, type(task))), "host": platform.node(),
+        "status": "failed", "error": None, "started": started, **common,
         "timings": {}, "num_clipped": 0, "isolation": "in-process" if context.in_process else "process",
-    }
+    } for s in specs]
+    if len(specs) > 1:  # one fit serves every Q: each record names the runs that share it
+        shared = {"run_ids": [s.run_id for s in specs], "budgets": [s.budget for s in specs]}
+        for rec in recs:
+            rec["shared_fit"] = shared
     t0 = time.perf_counter()
     try:
         device = resolve_device(spec.device)
-        rec["device"] = str(device)
-        rec["torch_threads"] = _torch_threads()
+        for rec in recs:
+            rec["device"], rec["torch_threads"] = str(device), _torch_threads()
         ok, why = spec.optimizer_cls.supports(task.space)
         if not ok:
             raise ConfigError(why)
         task.check_oracle()  # fail before training when the oracle cannot score
         data = task.offline_data(spec.seed) if task.seeded_data else task.offline_data()
-        rec["data_subset"] = task.data_rows(spec.seed)  # which rows, where the task subsamples
         best = float(np.max(data.y))
-        rec["dataset_best"] = {"raw": best, "normalized": float(task.normalize(best))}
-        rec["dataset_size"] = len(data)
-        rec["normalization"] = {"y_min": float(task.y_min), "y_max": float(task.y_max)}
-        args = (spec.optimizer_cls, spec.config, spec.seed, spec.device, data, spec.budget, context)
+        for rec in recs:
+            rec["data_subset"] = task.data_rows(spec.seed)  # which rows, where the task subsamples
+            rec["dataset_best"] = {"raw": best, "normalized": float(task.normalize(best))}
+            rec["dataset_size"] = len(data)
+            rec["normalization"] = {"y_min": float(task.y_min), "y_max": float(task.y_max)}
+        budget = spec.budget if len(specs) == 1 else tuple(s.budget for s in specs)
+        args = (spec.optimizer_cls, spec.config, spec.seed, spec.device, data, budget, context)
         if context.in_process:
-            side = optimizer_side(*args)
+            sides = optimizer_side(*args)
         else:  # the child gets the offline data and the config, never the task
-            side = run_in_child(*args, make_guard(task, spec.optimizer_cls, context))
-        rec["timings"].update(side["timings"])
-        rec["device"], rec["torch_threads"] = side["device"], side["torch_threads"]
-        if side["resumed"]:  # the timings then cover only the part run after resuming
-            rec["resumed"] = side["resumed"]
-        cands, clipped = task.space.check(side["candidates"], n=spec.budget)  # the parent's own gate
-        clipped += side["num_clipped"]
-        rec["num_clipped"] = clipped
-        rec["diagnostics"] = {**candidate_diagnostics(cands, data.x, task.space, clipped),
-                              "optimizer": side["diagnostics"]}
-        sg_grad = side["surrogate_gradient"]
-        sg_points = None if sg_grad is None else data.top(spec.budget)[0]
-        t = time.perf_counter()
-        raw = task.score(cands)
-        rec["timings"]["score"] = time.perf_counter() - t
-        norm = task.normalize(raw)
-        task_diag = _jsonable(task.candidate_diagnostics(cands) or {})
-        if task_diag:
-            rec["diagnostics"]["task"] = task_diag
-        sg_diag = surrogate_gradient_agreement(task, sg_points, sg_grad)
-        if sg_diag:
-            rec["diagnostics"]["surrogate_gradient"] = sg_diag
-        rec["candidates"] = cands.tolist()
-        rec["scores"] = {"raw": raw.tolist(), "normalized": norm.tolist()}
-        rec["summary"] = {"raw": _summ(raw), "normalized": _summ(norm)}
-        rec["status"] = "ok"
+            sides = run_in_child(*args, make_guard(task, spec.optimizer_cls, context))
+        for rec, s, side in zip(recs, specs, [sides] if len(specs) == 1 else sides):
+            _score(rec, s, side, data)
     except (KeyboardInterrupt, SystemExit, OptimizerProcessLost):
         raise
     except ChildFailure as exc:  # the optimizer's code failed in its process
-        rec["error"] = exc.error
-        if exc.traceback:
-            rec["traceback"] = exc.traceback
+        for rec in recs:
+            rec["error"] = exc.error
+            if exc.traceback:
+                rec["traceback"] = exc.traceback
     except MBOError as exc:  # a known problem: its message says what to do
-        rec["error"] = f"{type(exc).__name__}: {exc}"
+        for rec in recs:
+            rec["error"] = f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # an optimizer bug: keep the traceback
-        rec["error"] = f"{type(exc).__name__}: {exc}"
-        rec["traceback"] = traceback.format_exc(limit=8)
-    rec["timings"]["total"] = time.perf_counter() - t0
-    return rec
+        for rec in recs:
+            rec["error"] = f"{type(exc).__name__}: {exc}"
+            rec["traceback"] = traceback.format_exc(limit=8)
+    for rec in recs:
+        rec["timings"]["total"] = time.perf_counter() - t0
+    return recs
+
+
+def _score(rec: dict[str, Any], spec: RunSpec, side: dict[str, Any], data: Any) -> None:
+    """Fill ``rec`` from the optimizer's side of a run: the parent checks, scores and diagnoses."""
+    task = spec.task
+    rec["timings"].update(side["timings"])
+    rec["device"], rec["torch_threads"] = side["device"], side["torch_threads"]
+    if side["resumed"]:  # the timings then cover only the part run after resuming
+        rec["resumed"] = side["resumed"]
+    cands, clipped = task.space.check(side["candidates"], n=spec.budget)  # the parent's own gate
+    clipped += side["num_clipped"]
+    rec["num_clipped"] = clipped
+    rec["diagnostics"] = {**candidate_diagnostics(cands, data.x, task.space, clipped),
+                          "optimizer": side["diagnostics"]}
+    sg_grad = side["surrogate_gradient"]
+    sg_points = None if sg_grad is None else data.top(spec.budget)[0]
+    t = time.perf_counter()
+    raw = task.score(cands)
+    rec["timings"]["score"] = time.perf_counter() - t
+    norm = task.normalize(raw)
+    task_diag = _jsonable(task.candidate_diagnostics(cands) or {})
+    if task_diag:
+        rec["diagnostics"]["task"] = task_diag
+    sg_diag = surrogate_gradient_agreement(task, sg_points, sg_grad)
+    if sg_diag:
+        rec["diagnostics"]["surrogate_gradient"] = sg_diag
+    rec["candidates"] = cands.tolist()
+    rec["scores"] = {"raw": raw.tolist(), "normalized": norm.tolist()}
+    rec["summary"] = {"raw": _summ(raw), "normalized": _summ(norm)}
+    rec["status"] = "ok"
 
 
 def surrogate_gradient_agreement(task, points: np.ndarray | None, grad: np.ndarray | None) -> dict | None:

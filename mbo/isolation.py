@@ -61,13 +61,17 @@ class RunContext:
     precision: str = "fp32"
 
 
-def optimizer_side(optimizer_cls: type, config: Any, seed: int, device: str, data: OfflineData, budget: int,
-                   context: RunContext) -> dict[str, Any]:
+def optimizer_side(optimizer_cls: type, config: Any, seed: int, device: str, data: OfflineData,
+                   budget: int | tuple[int, ...], context: RunContext) -> dict[str, Any] | list[dict[str, Any]]:
     """Everything the optimizer's code does in one run: construct, fit, propose, diagnostics.
 
     Runs in the child process (or in this one with ``context.in_process``). Every phase runs with
     every oracle in the process sealed (:func:`mbo.core.sealed_oracle`); fit and propose run inside
     the run's checkpoint session (an interrupted fit resumes) and under ``context.precision``.
+
+    ``budget`` may be a tuple of several Q: the optimizer is then fitted once and each Q is proposed
+    from a copy of the fitted optimizer with the random state it had right after ``fit``, so each
+    result is the one a separate run with that Q gives (one fit, several Q).
 
     Returns:
         ``{"candidates": [budget, dim] array checked by the design space, "num_clipped": int,
@@ -75,39 +79,52 @@ def optimizer_side(optimizer_cls: type, config: Any, seed: int, device: str, dat
         "torch_threads": int, "resumed": list | None, "surrogate_gradient": [budget, dim] array or
         None}``; the last is the optimizer's surrogate gradient at the top-``budget`` offline designs
         (continuous spaces), which the parent compares with a closed-form task's exact gradient.
+        For a tuple of budgets, a list of such dicts, one per Q (their ``fit`` timing is the shared fit).
 
     Raises:
         Whatever the optimizer raises; :class:`~mbo.errors.InvalidCandidatesError` for candidates
         the space rejects; :class:`~mbo.errors.OracleAccessError` for an oracle call.
     """
+    import copy
+
     import torch
 
     from mbo import checkpoint
     from mbo.nn.device import autocast, resolve_device, seed_everything
 
+    budgets = (budget,) if isinstance(budget, (int, np.integer)) else tuple(budget)
     dev = resolve_device(device)
     seed_everything(seed)
-    timings: dict[str, float] = {}
     with sealed_oracle("__init__"):
         opt = optimizer_cls(config=config, seed=seed, device=dev)
+    out = []
     with checkpoint.session(context.checkpoint_dir, context.checkpoint_every) as ck:  # resumes an interrupted fit
         t = time.perf_counter()
         with sealed_oracle("fit"), autocast(dev, context.precision):
             opt.fit(data)
-        timings["fit"] = time.perf_counter() - t
-        t = time.perf_counter()
-        with sealed_oracle("propose"), autocast(dev, context.precision):
-            cands = opt.propose(budget)
-        timings["propose"] = time.perf_counter() - t
-    cands, clipped = data.space.check(cands, n=budget)
-    with sealed_oracle("diagnostics"):
-        diag = jsonable(opt.diagnostics() or {})
-        points = None if data.space.is_discrete else data.top(budget)[0]
-        grad = None if points is None else opt.surrogate_gradient(points)
-    return {"candidates": cands, "num_clipped": clipped, "diagnostics": diag, "timings": timings,
-            "device": str(dev), "torch_threads": torch.get_num_threads(),
-            "resumed": jsonable(ck.resumed) if ck is not None and ck.resumed else None,
-            "surrogate_gradient": None if grad is None else np.asarray(grad, np.float64)}
+        fit_s = time.perf_counter() - t
+        if len(budgets) > 1:  # each Q starts from the state right after fit
+            fitted, after_fit = copy.deepcopy(opt), checkpoint.rng_state()
+        for i, q in enumerate(budgets):
+            if len(budgets) > 1:
+                checkpoint.set_rng_state(after_fit)
+                opt = fitted if i == len(budgets) - 1 else copy.deepcopy(fitted)
+            t = time.perf_counter()
+            with sealed_oracle("propose"), autocast(dev, context.precision):
+                cands = opt.propose(q)
+            timings = {"fit": fit_s, "propose": time.perf_counter() - t}
+            cands, clipped = data.space.check(cands, n=q)
+            with sealed_oracle("diagnostics"):
+                diag = jsonable(opt.diagnostics() or {})
+                points = None if data.space.is_discrete else data.top(q)[0]
+                grad = None if points is None else opt.surrogate_gradient(points)
+            out.append({"candidates": cands, "num_clipped": clipped, "diagnostics": diag, "timings": timings,
+                        "device": str(dev), "torch_threads": torch.get_num_threads(),
+                        "surrogate_gradient": None if grad is None else np.asarray(grad, np.float64)})
+    resumed = jsonable(ck.resumed) if ck is not None and ck.resumed else None
+    for side in out:
+        side["resumed"] = resumed
+    return out[0] if isinstance(budget, (int, np.integer)) else out
 
 
 class ChildFailure(Exception):
@@ -134,7 +151,7 @@ class _Request:
     seed: int
     device: str
     data: OfflineData
-    budget: int
+    budget: int | tuple[int, ...]
     context: RunContext
     guard: _Guard
     threads: int
@@ -281,8 +298,8 @@ def install_audit_hook(guard: _Guard, violations: list[str]) -> None:
     sys.addaudithook(hook)
 
 
-def run_in_child(optimizer_cls: type, config: Any, seed: int, device: str, data: OfflineData, budget: int,
-                 context: RunContext, guard: _Guard) -> dict[str, Any]:
+def run_in_child(optimizer_cls: type, config: Any, seed: int, device: str, data: OfflineData,
+                 budget: int | tuple[int, ...], context: RunContext, guard: _Guard) -> dict[str, Any] | list[dict[str, Any]]:
     """:func:`optimizer_side` in a child process with the audit hook of ``guard``; same return value.
 
     Raises:

@@ -53,6 +53,22 @@ def portable_name(name: str) -> str:
     return name
 
 
+def parse_budgets(text: str | int) -> list[int]:
+    """``"128"`` → [128]; ``"128,256"`` → [128, 256] (several Q from one fit: :func:`mbo.harness.execute_shared`)."""
+    from mbo.errors import ConfigError
+
+    try:
+        budgets = [int(p) for p in str(text).split(",") if p.strip()]
+    except ValueError:
+        raise ConfigError(f"budget Q must be a whole number or a list like 128,256; got {text!r}") from None
+    if not budgets:
+        raise ConfigError(f"no budget in {text!r}")
+    repeated = sorted(q for q, n in Counter(budgets).items() if n > 1)
+    if repeated:
+        raise ConfigError(f"budgets {text!r} name Q = {', '.join(map(str, repeated))} more than once; give each Q once")
+    return budgets
+
+
 def parse_seeds(text: str) -> list[int]:
     """``"0-4"`` → [0..4]; ``"0,2,5"`` → [0, 2, 5]; ``"3"`` → [3]; each seed once, each valid (:func:`check_seed`)."""
     from mbo.config import check_seed

@@ -69,7 +69,9 @@ def _estimate_first(specs, results_dir, force) -> bool:
 @click.option("--optimizer", "-o", required=True, help="Optimizer name, module:Class or file.py:Class.")
 @click.option("--seed", type=int, default=None, help="One seed (default 0).")
 @click.option("--seeds", default=None, help="Several seeds, e.g. 0-4 or 0,1,2.")
-@click.option("--budget", "-Q", type=int, default=128, show_default=True, help="Number of candidates Q.")
+@click.option("--budget", "-Q", default="128", show_default=True,
+              help="Number of candidates Q; several (e.g. 128,256) are proposed from one fit per seed, "
+                   "each giving the record a separate run with that Q gives.")
 @click.option("--profile", default=None, help="Named preset of the optimizer (quick, paper, ...).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config field (repeatable).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
@@ -91,11 +93,11 @@ def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, precisi
     """Train one optimizer on a task's offline data, score Q candidates, store the record."""
     from mbo.config import parse_assignments
     from mbo.errors import ConfigError
-    from mbo.harness import execute, plan
+    from mbo.harness import execute_shared, plan
     from mbo.isolation import RunContext
     from mbo.nn.device import resolve_device
     from mbo.store import prepare, results_dir as resolve_results
-    from mbo.sweep import parse_seeds
+    from mbo.sweep import parse_budgets, parse_seeds
     from mbo.threads import default_threads, set_threads
 
     if quiet:
@@ -103,9 +105,11 @@ def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, precisi
     if seed is not None and seeds is not None:
         raise ConfigError("give --seed or --seeds, not both")
     seed_list = parse_seeds(seeds) if seeds is not None else [seed or 0]
+    budgets = parse_budgets(budget)
     overrides = parse_assignments(sets)
-    specs = [plan(task, optimizer, seed=s, budget=budget, profile=profile, overrides=overrides,
-                  device=device, data_dir=data_dir, label=label, precision=precision) for s in seed_list]
+    specs = [plan(task, optimizer, seed=s, budget=q, profile=profile, overrides=overrides,
+                  device=device, data_dir=data_dir, label=label, precision=precision)
+             for s in seed_list for q in budgets]
     prepare(resolve_results(results_dir))  # an unwritable results folder fails before any training
     if specs[0].profile_note:
         click.echo(f"note: {specs[0].profile_note}", err=True)
@@ -118,22 +122,27 @@ def run_cmd(task, optimizer, seed, seeds, budget, profile, sets, device, precisi
         if estimate:
             return
     done = []
-    for spec in specs:
-        rec = execute(spec, results_dir, force=force, context=RunContext(in_process=in_process),
-                      checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every)
-        cached = " (cached; --force to re-run)" if rec.get("_cached") else ""
-        click.echo(f"{spec.task.name} / {spec.label} / seed {spec.seed}: {_fmt_summary(rec)}{cached}")
-        if rec.get("_kept_ok"):
-            click.echo(f"  this failed re-run did not replace the successful record {rec['_kept_ok']}; "
-                       f"the failure is kept beside it: {rec['_path']}")
-        else:
-            click.echo(f"  record: {rec['_path']}")
-        done.append(rec)
-    ok = [rec for rec in done if rec.get("status") == "ok"]
-    if len(ok) > 1:
-        click.echo(_fmt_seeds_summary(ok) + (f" ({len(done) - len(ok)} failed seeds left out)"
-                                              if len(ok) < len(done) else ""))
-    if len(ok) < len(done):
+    for i in range(0, len(specs), len(budgets)):  # one fit per seed serves every Q
+        group = specs[i:i + len(budgets)]
+        recs = execute_shared(group, results_dir, force=force, context=RunContext(in_process=in_process),
+                              checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every)
+        for spec, rec in zip(group, recs):
+            cached = " (cached; --force to re-run)" if rec.get("_cached") else ""
+            q = f" / Q {spec.budget}" if len(budgets) > 1 else ""
+            click.echo(f"{spec.task.name} / {spec.label} / seed {spec.seed}{q}: {_fmt_summary(rec)}{cached}")
+            if rec.get("_kept_ok"):
+                click.echo(f"  this failed re-run did not replace the successful record {rec['_kept_ok']}; "
+                           f"the failure is kept beside it: {rec['_path']}")
+            else:
+                click.echo(f"  record: {rec['_path']}")
+            done.append(rec)
+    for q in budgets:
+        ok = [rec for rec in done if rec.get("status") == "ok" and rec["budget"] == q]
+        mine = [rec for rec in done if rec["budget"] == q]
+        if len(ok) > 1:
+            click.echo((f"Q {q}: " if len(budgets) > 1 else "") + _fmt_seeds_summary(ok)
+                       + (f" ({len(mine) - len(ok)} failed seeds left out)" if len(ok) < len(mine) else ""))
+    if any(rec.get("status") != "ok" for rec in done):
         raise SystemExit(1)
 
 
