@@ -328,8 +328,11 @@ class RayExecutor(Executor):
         self.ray = require("ray", extra="ray")
         self._own = False
         self.threads = max(1, round(cpus_per_run))
+        # workers of a cluster started elsewhere (`ray start`) do not inherit this process's environment:
+        # pass the OpenMP wait policy (mbo.threads.passive_openmp) so their runs do not spin either
+        wait_policy = {"OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
         self._remote = self.ray.remote(_run_job).options(num_cpus=cpus_per_run, num_gpus=gpus_per_run,
-                                                         max_retries=0)
+                                                         max_retries=0, runtime_env={"env_vars": wait_policy})
         self.max_in_flight = max_in_flight
         self._queue: deque = deque()
         self._refs: dict[Any, int] = {}

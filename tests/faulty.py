@@ -185,3 +185,15 @@ class Diag(_Base):
 
     def diagnostics(self):
         return {"spearman": np.float32(0.5), "hist": np.arange(3), "bad": float("nan")}
+
+
+class EnvProbe(_Base):
+    """Reports the OpenMP wait policy its process runs under (in its diagnostics)."""
+
+    name = "env-probe"
+
+    def propose(self, n):
+        return self.data_.top(n)[0]
+
+    def diagnostics(self):
+        return {"omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")}

@@ -39,9 +39,15 @@ def cluster(tmp_path_factory):
 
         mbo.store.write = refuse
 
-    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
-    c.add_node(num_cpus=1)
-    c.wait_for_nodes()
+    # nodes started from a shell without a wait policy, as `ray start` on a cluster would be
+    policy = os.environ.pop("OMP_WAIT_POLICY", None)
+    try:
+        c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+        c.add_node(num_cpus=1)
+        c.wait_for_nodes()
+    finally:
+        if policy is not None:
+            os.environ["OMP_WAIT_POLICY"] = policy
     ray.init(address=c.address, log_to_driver=False, runtime_env={
         "working_dir": str(workdir),
         "env_vars": {"MBO_RESULTS_DIR": NOWHERE, "OMP_NUM_THREADS": "1", "MBO_QUIET": "1"},
@@ -112,3 +118,14 @@ def test_mbo_sweep_on_a_running_cluster_via_ray_address(cluster, tmp_path):
     again = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert "4 already finished, 0 to run" in again.stdout
     assert len(load_records(tmp_path)) == 4
+
+
+def test_ray_workers_wait_passively_though_their_nodes_were_started_without_it(cluster, tmp_path, monkeypatch):
+    """The cluster's nodes lack OMP_WAIT_POLICY; the executor passes the driver's (default PASSIVE) to
+    its workers, and the optimizer's process inherits it."""
+    from mbo.executors import RayExecutor
+
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    [rec] = run_sweep(_jobs(tmp_path / "results", (f"{FAULTY}:EnvProbe",), (0,)), RayExecutor())
+    assert rec["status"] == "ok", rec.get("error")
+    assert rec["diagnostics"]["optimizer"]["omp_wait_policy"] == "PASSIVE"
