@@ -218,14 +218,12 @@ def execute_shared(specs: list[RunSpec], results_dir: str | Path | None = None, 
         out[todo[0].run_id] = execute(todo[0], root, force, context, checkpoint_dir=checkpoint_dir,
                                       checkpoint_every=checkpoint_every)
     elif todo:
-        if not context.in_process:
-            class_reference(first.optimizer_cls)  # before any work
         for s in todo[1:]:  # a forced re-run starts every Q afresh
             checkpoint_folder(s, root, checkpoint_dir, force, checkpoint_every)
         folder = checkpoint_folder(todo[0], root, checkpoint_dir, force, checkpoint_every)
         context = dataclasses.replace(context, checkpoint_dir=None if folder is None else str(folder),
-                                      checkpoint_every=checkpoint_every or 0.0, precision=first.precision)
-        for rec in _run(todo, context):
+                                      checkpoint_every=checkpoint_every or 0.0)
+        for rec in run_specs_shared(todo, context):
             out[rec["run_id"]] = save(rec, root)
     return [out[s.run_id] for s in specs]
 
@@ -275,6 +273,15 @@ def run_spec(spec: RunSpec, context: RunContext | None = None) -> dict[str, Any]
     if not context.in_process:
         class_reference(spec.optimizer_cls)  # before any work
     return _run([spec], dataclasses.replace(context, precision=spec.precision))[0]
+
+
+def run_specs_shared(specs: list[RunSpec], context: RunContext | None = None) -> list[dict[str, Any]]:
+    """:func:`run_spec` for runs that differ in their budget Q alone, from one fit (see
+    :func:`execute_shared`); returns one record per spec, writing nothing."""
+    context = context or RunContext()
+    if not context.in_process:
+        class_reference(specs[0].optimizer_cls)  # before any work
+    return _run(list(specs), dataclasses.replace(context, precision=specs[0].precision))
 
 
 def save(record: dict[str, Any], results_dir: str | Path | None = None) -> dict[str, Any]:

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 class Job:
     """One (task, optimizer, seed) run of a sweep, as plain data a worker on another machine can plan.
 
+    ``budget`` may be a tuple of several Q: the job is then one fit that serves every Q (one record
+    per Q, each the one a separate run gives; :func:`mbo.harness.execute_shared`).
+
     ``results_dir`` is where the *driver* writes the record; workers never use it, except to keep
     the optimizer's process away from its records and to put checkpoints under
     ``<results_dir>/checkpoints`` when ``checkpoint_dir`` is not given. ``checkpoint_every``: seconds
@@ -31,7 +34,7 @@ class Job:
     task: str
     optimizer: str
     seed: int
-    budget: int
+    budget: int | tuple[int, ...]
     profile: str | None
     overrides: tuple[tuple[str, Any], ...]
     device: str
@@ -43,6 +46,11 @@ class Job:
     checkpoint_every: float | None = 300.0
     in_process: bool = False
     label: str | None = None
+
+    @property
+    def budgets(self) -> tuple[int, ...]:
+        """The job's Q values (one run, and one record, each)."""
+        return self.budget if isinstance(self.budget, tuple) else (self.budget,)
 
 
 def portable_name(name: str) -> str:
@@ -100,14 +108,15 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def run_job(job: Job, threads: int = 0, quiet: bool = False) -> dict[str, Any]:
-    """Run one job and return its record, writing nothing: what every executor's worker does.
+def run_job(job: Job, threads: int = 0, quiet: bool = False) -> dict[str, Any] | list[dict[str, Any]]:
+    """Run one job and return its record (a list of records, one per Q, for a job of several Q),
+    writing nothing: what every executor's worker does.
 
     Args:
         threads: torch threads for this run (0: leave torch's default).
         quiet: no progress bars (a worker shares its terminal with the sweep's bar).
     """
-    from mbo.harness import checkpoint_folder, run_spec
+    from mbo.harness import checkpoint_folder, run_spec, run_specs_shared
     from mbo.isolation import RunContext
 
     if quiet:
@@ -116,36 +125,45 @@ def run_job(job: Job, threads: int = 0, quiet: bool = False) -> dict[str, Any]:
         from mbo.threads import set_threads
 
         set_threads(threads)
-    spec = _plan(job)
-    folder = checkpoint_folder(spec, job.results_dir, job.checkpoint_dir, False, job.checkpoint_every)
+    specs = _plan_all(job)
+    folder = checkpoint_folder(specs[0], job.results_dir, job.checkpoint_dir, False, job.checkpoint_every)
     context = RunContext(in_process=job.in_process, threads=threads, results_dir=job.results_dir,
                          checkpoint_dir=None if folder is None else str(folder),
                          checkpoint_every=job.checkpoint_every or 0.0)
-    return run_spec(spec, context)  # resumes from the run's checkpoints, if any
+    if isinstance(job.budget, tuple):
+        return run_specs_shared(specs, context)
+    return run_spec(specs[0], context)  # resumes from the run's checkpoints, if any
 
 
-def _plan(job: Job):
+def _plan_all(job: Job) -> list:
     from mbo.harness import plan
 
-    return plan(job.task, job.optimizer, seed=job.seed, budget=job.budget, profile=job.profile,
-                overrides=dict(job.overrides), device=job.device, data_dir=job.data_dir, precision=job.precision,
-                label=job.label)
+    return [plan(job.task, job.optimizer, seed=job.seed, budget=q, profile=job.profile,
+                 overrides=dict(job.overrides), device=job.device, data_dir=job.data_dir, precision=job.precision,
+                 label=job.label) for q in job.budgets]
 
 
 def pending(jobs: list[Job]) -> tuple[list[Job], int]:
-    """Split off jobs that already have a successful record (unless ``force``, which also
-    discards the checkpoints of the jobs it re-runs)."""
+    """Split off the runs that already have a successful record (unless ``force``, which also
+    discards the checkpoints of the runs it re-runs); returns the jobs left (a job of several Q
+    keeps the Q still to run) and the number of runs done."""
+    import dataclasses
+
     from mbo.harness import checkpoint_folder, finished
 
     todo, done = [], 0
     for job in jobs:
-        spec = _plan(job)
-        if not job.force and finished(spec, job.results_dir, in_process=job.in_process) is not None:
-            done += 1
-            continue
-        if job.force:
-            checkpoint_folder(spec, job.results_dir, job.checkpoint_dir, True, job.checkpoint_every)
-        todo.append(job)
+        left = []
+        for spec in _plan_all(job):
+            if not job.force and finished(spec, job.results_dir, in_process=job.in_process) is not None:
+                done += 1
+                continue
+            if job.force:
+                checkpoint_folder(spec, job.results_dir, job.checkpoint_dir, True, job.checkpoint_every)
+            left.append(spec.budget)
+        if left:
+            keep = tuple(left) if isinstance(job.budget, tuple) and len(left) > 1 else left[0]
+            todo.append(dataclasses.replace(job, budget=keep))
     return todo, done
 
 
@@ -181,15 +199,16 @@ def run_sweep(jobs: list[Job], executor: Executor | None = None, on_result=None,
                 continue
             left -= 1
             if error is None:
-                rec = save(rec, job.results_dir)
+                recs = [save(r, job.results_dir) for r in (rec if isinstance(rec, list) else [rec])]
             else:
-                rec = _lost(job, f"worker lost twice; last: {error.splitlines()[0]}")
-            results.append(rec)
-            if on_result:
-                on_result(rec)
+                recs = [_lost(job, q, f"worker lost twice; last: {error.splitlines()[0]}") for q in job.budgets]
+            results.extend(recs)
+            for r in recs if on_result else []:
+                on_result(r)
     return results
 
 
-def _lost(job: Job, why: str) -> dict[str, Any]:
-    """The summary of a job whose worker died before it could return a record."""
-    return {"task": job.task, "label": job.optimizer, "seed": job.seed, "status": "failed", "error": why}
+def _lost(job: Job, budget: int, why: str) -> dict[str, Any]:
+    """The summary of a run whose worker died before it could return a record."""
+    return {"task": job.task, "label": job.optimizer, "seed": job.seed, "budget": budget, "status": "failed",
+            "error": why}

@@ -64,3 +64,24 @@ def test_bad_budget_lists_fail_before_training(tmp_path):
     specs = [plan(task, "random", seed=s, budget=4, device="cpu") for s in (0, 1)]
     with pytest.raises(ConfigError, match="budget Q alone"):
         execute_shared(specs, tmp_path)
+
+
+def test_an_experiment_sweep_fits_once_for_several_q(tmp_path):
+    """`mbo sweep --plan` groups the Q of one (configuration, task, seed) into one job: one fit, a
+    record per Q, each equal to a separate run; a resumed sweep has nothing left to run."""
+    from mbo.sweep import Job, pending, run_sweep
+
+    study = tmp_path / "study.toml"
+    study.write_text('tasks = ["branin"]\nseeds = [0]\nbudgets = [4, 8]\n\n[[optimizers]]\nname = "grad-ascent"\n'
+                     'profile = "quick"\nset = { epochs = 2, num_steps = 5 }\n')
+    res = CliRunner().invoke(main, ["sweep", "--plan", str(study), "--results-dir", str(tmp_path / "r"), "-q"])
+    assert res.exit_code == 0, res.output
+    assert "sweep: 2 runs, 0 already finished, 2 to run" in res.output and "(1 fits" in res.output
+    recs = [json.loads(f.read_text()) for f in sorted((tmp_path / "r").glob("records/branin/*/*.json"))]
+    assert sorted(r["budget"] for r in recs) == [4, 8] and all(r["shared_fit"]["budgets"] == [4, 8] for r in recs)
+    job = Job("branin", "grad-ascent", 0, (4, 8), "quick", (("epochs", 2), ("num_steps", 5)), "cpu", None,
+              str(tmp_path / "r"), False)
+    assert pending([job]) == ([], 2)
+    alone = run_sweep([Job("branin", "grad-ascent", 0, 8, "quick", (("epochs", 2), ("num_steps", 5)), "cpu", None,
+                           str(tmp_path / "alone"), False)])[0]
+    assert alone["candidates"] == next(r for r in recs if r["budget"] == 8)["candidates"]

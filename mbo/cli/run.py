@@ -260,14 +260,18 @@ def sweep_cmd(plan_file, tasks, optimizers, seeds, budget, profile, sets, execut
     todo, done = pending(jobs_all)
     where = {"local": f"with {jobs or 1} worker(s)", "ray": "on Ray", "slurm": "on Slurm",
              "slurm-local": "on submitit's local executor"}[executor]
-    click.echo(f"sweep: {len(jobs_all)} runs, {done} already finished, {len(todo)} to run {where}")
-    bar = SweepBar(len(jobs_all), done)
+    total, to_run = sum(len(j.budgets) for j in jobs_all), sum(len(j.budgets) for j in todo)
+    shared = f" ({len(todo)} fits: one per seed serves several Q)" if len(todo) < to_run else ""
+    click.echo(f"sweep: {total} runs, {done} already finished, {to_run} to run {where}{shared}")
+    bar = SweepBar(total, done)
+    several_q = len({q for j in jobs_all for q in j.budgets}) > 1
 
     finished: list = []
 
     def report(rec):
         finished.append(rec)
-        line = f"{rec['task']} / {rec['label']} / seed {rec['seed']}: {_fmt_summary(rec)}"
+        q = f" / Q {rec.get('budget')}" if several_q else ""
+        line = f"{rec['task']} / {rec['label']} / seed {rec['seed']}{q}: {_fmt_summary(rec)}"
         if rec.get("_kept_ok"):
             line += f"  (the successful record {rec['_kept_ok']} is kept)"
         bar.write(line)
@@ -287,7 +291,7 @@ def sweep_cmd(plan_file, tasks, optimizers, seeds, budget, profile, sets, execut
         bar.close()
         ok = sum(r.get("status") == "ok" for r in finished)
         click.echo(f"sweep interrupted: {ok} finished run(s) of this sweep recorded in {root}; "
-                   f"{len(todo) - len(finished)} not run. Run the same command to resume.", err=True)
+                   f"{to_run - len(finished)} not run. Run the same command to resume.", err=True)
         raise SystemExit(130) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -310,12 +314,14 @@ def _plan_jobs(plan_file, tasks, optimizers, sets, profile, data_dir, root, forc
         raise ConfigError("--plan declares the whole grid; drop --tasks, --optimizers, --set and --profile "
                           "(edit the experiment file instead)")
     exp = load(plan_file)
-    jobs = []
+    grouped: dict = {}  # one fit per (configuration, task, seed) serves every Q of the grid
     for e, t, q, s in exp.cells():
         plan(t, e.name, seed=s, budget=q, profile=e.profile, overrides=dict(e.overrides), device=exp.device,
              data_dir=data_dir, label=None if e.null else e.label, precision=run_opts["precision"])
-        jobs.append(Job(portable_name(t), portable_name(e.name), s, q, e.profile, e.overrides, exp.device, data_dir,
-                        root, force, label=e.label, **run_opts))
+        grouped.setdefault((e, t, s), []).append(q)
+    jobs = [Job(portable_name(t), portable_name(e.name), s, qs[0] if len(qs) == 1 else tuple(qs), e.profile,
+                e.overrides, exp.device, data_dir, root, force, label=e.label, **run_opts)
+            for (e, t, s), qs in grouped.items()]
     prepare(root)
     return jobs
 

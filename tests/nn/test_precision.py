@@ -61,11 +61,11 @@ def test_bf16_smoke_run(tmp_path):
 
 
 def test_sweep_jobs_carry_precision():
-    from mbo.sweep import Job, _plan
+    from mbo.sweep import Job, _plan_all
 
     job = Job("tests/conftest.py:TinyContinuous", "grad-ascent", 0, 8, "quick", (), "cpu", None, "unused", False,
               "bf16")
-    spec = _plan(job)
+    [spec] = _plan_all(job)
     assert spec.precision == "bf16" and spec.label == "grad-ascent[quick,bf16]"
 
 
