@@ -17,12 +17,13 @@
     label = "ddom[quick,gamma=0]"      # optional display label; default: name[profile,overrides]
     tasks = ["tfbind8"]                # optional subset of the study's tasks / budgets
     budgets = [256]
+    seeds = "0-1"                      # optional subset of the study's seeds
 
     [[tables]]
     name = "tfbind8_p100"              # written to results/<experiment>/<name>.md
     tasks = ["tfbind8"]                # optional subsets of the grid
     budget = 256                       # needed where a task has several Q
-    percentile = "100"                 # 100, 75, 50, 25, mean
+    percentile = "100"                 # 100, 75, 50, 25, mean, 50-tfp (the papers' median)
     aggregate = "mean"                 # mean, median, iqm
     ci = 95                            # bootstrap CIs (optional)
     versus = "random"                  # probability of improvement (needs ci)
@@ -46,7 +47,7 @@ from typing import Any
 from mbo.errors import ConfigError, did_you_mean
 
 _TOP = {"description", "tasks", "seeds", "budgets", "device", "nulls", "embed", "optimizers", "tables"}
-_OPT = {"name", "profile", "set", "label", "tasks", "budgets"}
+_OPT = {"name", "profile", "set", "label", "tasks", "budgets", "seeds"}
 _TABLE = {"name", "tasks", "budget", "optimizers", "percentile", "aggregate", "ci", "versus", "raw", "stat",
           "nulls", "format"}
 NULLS = ("random", "dataset-best")
@@ -63,6 +64,7 @@ class Entry:
     label: str
     tasks: tuple[str, ...]
     budgets: tuple[int, ...]
+    seeds: tuple[int, ...]
     null: bool = False
 
 
@@ -109,7 +111,7 @@ class Experiment:
         for e in self.entries:
             for t in e.tasks:
                 for q in e.budgets:
-                    for s in self.seeds:
+                    for s in e.seeds:
                         yield e, t, q, s
 
     def select(self, df):
@@ -206,19 +208,25 @@ def load(path: str | Path) -> Experiment:
         overrides = dict(opt.get("set") or {})
         _check_optimizer(w, opt["name"], opt.get("profile"), overrides)
         label = label_of(opt["name"], opt.get("profile"), overrides, opt.get("label"))
+        own_seeds = seeds
+        if opt.get("seeds") is not None:
+            own = opt["seeds"]
+            own = parse_seeds(own if isinstance(own, str) else ",".join(map(str, _list(f"{w}.seeds", own, int))))
+            own_seeds = _subset(f"{w}.seeds", own, seeds, int)
         entries.append(Entry(opt["name"], opt.get("profile"), tuple(sorted(overrides.items())), label,
                              _subset(f"{w}.tasks", opt.get("tasks"), tasks, str),
-                             _subset(f"{w}.budgets", opt.get("budgets"), budgets, int)))
+                             _subset(f"{w}.budgets", opt.get("budgets"), budgets, int), own_seeds))
     nulls = _list(f"{where}: nulls", raw["nulls"], str) if raw.get("nulls") else ()
     for n in nulls:
         if n not in NULLS:
             raise ConfigError(f"{where}: nulls: {n!r} is not a null baseline.{did_you_mean(n, NULLS)} "
                               f"Null baselines: {', '.join(NULLS)}")
-        used = {(t, q) for e in entries for t in e.tasks for q in e.budgets}
-        for t in tasks:
+        used = {(t, q) for e in entries if not e.null for t in e.tasks for q in e.budgets}
+        for t in tasks:  # on every (task, Q) of the grid, with every seed an optimizer there runs
             qs = tuple(q for q in budgets if (t, q) in used)
+            ss = tuple(x for x in seeds if any(t in e.tasks and x in e.seeds for e in entries if not e.null))
             if qs:
-                entries.append(Entry(n, None, (), n, (t,), qs, null=True))
+                entries.append(Entry(n, None, (), n, (t,), qs, ss, null=True))
     configs: dict[str, tuple] = {}
     for e in entries:  # one label, one configuration (it may be listed twice for different cells)
         if configs.setdefault(e.label, (e.name, e.profile, e.overrides)) != (e.name, e.profile, e.overrides):

@@ -63,6 +63,19 @@ def test_loader_grid_labels_and_nulls(tmp_path):
     assert [t.name for t in exp.tables] == ["p100", "p50"] and exp.tables[0].ci == 95.0
 
 
+def test_an_optimizer_may_run_a_subset_of_the_seeds_and_the_nulls_cover_every_seed_used(tmp_path):
+    exp = load(_study(tmp_path, **{'label = "ga-short"': 'label = "ga-short"\nseeds = [1]'}))
+    assert {(e.label, s) for e, t, q, s in exp.cells()} == {("ga-short[quick]", 1), ("random", 1),
+                                                           ("dataset-best", 1)}
+    with pytest.raises(MBOError, match="not in the study's seeds"):
+        load(_study(tmp_path, **{'label = "ga-short"': 'label = "ga-short"\nseeds = "1-2"'}))
+
+
+def test_the_papers_median_is_a_table_statistic(tmp_path):
+    exp = load(_study(tmp_path, **{'percentile = "50"': 'percentile = "50-tfp"'}))
+    assert exp.tables[1].percentile == "50-tfp"
+
+
 @pytest.mark.parametrize("change, message", [
     ({'description =': 'descripton ='}, "unknown key 'descripton'. Did you mean: description?"),
     ({'"grad-ascent"': '"grad-acent"'}, "grad-ascent"),

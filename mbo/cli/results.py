@@ -25,8 +25,9 @@ def _records(results_dir, what: str):
 
 @click.command("leaderboard")
 @click.option("--budget", "-Q", type=int, default=None, help="Only runs with this Q.")
-@click.option("--percentile", "-p", type=click.Choice(["100", "75", "50", "25", "mean"]), default="100",
-              show_default=True, help="Statistic of each run's Q candidates' scores.")
+@click.option("--percentile", "-p", type=click.Choice(["100", "75", "50", "25", "mean", "50-tfp"]), default="100",
+              show_default=True, help="Statistic of each run's Q candidates' scores (50-tfp: the median as the "
+                                      "papers compute it, TensorFlow Probability's 'nearest').")
 @click.option("--stat", type=click.Choice(["score", "novelty", "diversity", "distinct", "clipped"]), default="score",
               show_default=True, help="Tabulate scores, or an engine diagnostic of each run's candidates.")
 @click.option("--aggregate", type=click.Choice(["mean", "median", "iqm"]), default="mean", show_default=True,
