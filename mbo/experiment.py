@@ -15,8 +15,9 @@
     profile = "quick"
     set = { gamma = 0.0 }              # config overrides (as --set)
     label = "ddom[quick,gamma=0]"      # optional display label; default: name[profile,overrides]
-    tasks = ["tfbind8"]                # optional subset of the study's tasks / budgets
+    tasks = ["tfbind8"]                # optional subset of the study's tasks / budgets / seeds
     budgets = [256]
+    seeds = "0-1"
 
     [[tables]]
     name = "tfbind8_p100"              # written to results/<experiment>/<name>.md
@@ -46,7 +47,7 @@ from typing import Any
 from mbo.errors import ConfigError, did_you_mean
 
 _TOP = {"description", "tasks", "seeds", "budgets", "device", "nulls", "embed", "optimizers", "tables"}
-_OPT = {"name", "profile", "set", "label", "tasks", "budgets"}
+_OPT = {"name", "profile", "set", "label", "tasks", "budgets", "seeds"}
 _TABLE = {"name", "tasks", "budget", "optimizers", "percentile", "aggregate", "ci", "versus", "raw", "stat",
           "nulls", "format"}
 NULLS = ("random", "dataset-best")
@@ -55,7 +56,7 @@ MARK_OPEN, MARK_CLOSE = "<!-- mbo:table {} -->", "<!-- /mbo:table -->"
 
 @dataclass(frozen=True)
 class Entry:
-    """One configured optimizer of a study and the (task, Q) cells it runs on."""
+    """One configured optimizer of a study and the (task, Q, seed) cells it runs on (``seeds`` empty: the study's)."""
 
     name: str
     profile: str | None
@@ -64,6 +65,7 @@ class Entry:
     tasks: tuple[str, ...]
     budgets: tuple[int, ...]
     null: bool = False
+    seeds: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ class Experiment:
         for e in self.entries:
             for t in e.tasks:
                 for q in e.budgets:
-                    for s in self.seeds:
+                    for s in e.seeds or self.seeds:
                         yield e, t, q, s
 
     def select(self, df):
@@ -206,9 +208,13 @@ def load(path: str | Path) -> Experiment:
         overrides = dict(opt.get("set") or {})
         _check_optimizer(w, opt["name"], opt.get("profile"), overrides)
         label = label_of(opt["name"], opt.get("profile"), overrides, opt.get("label"))
+        own = opt.get("seeds")
+        own = None if own is None else tuple(parse_seeds(own if isinstance(own, str) else
+                                                         ",".join(map(str, _list(f"{w}.seeds", own, int)))))
         entries.append(Entry(opt["name"], opt.get("profile"), tuple(sorted(overrides.items())), label,
                              _subset(f"{w}.tasks", opt.get("tasks"), tasks, str),
-                             _subset(f"{w}.budgets", opt.get("budgets"), budgets, int)))
+                             _subset(f"{w}.budgets", opt.get("budgets"), budgets, int),
+                             seeds=_subset(f"{w}.seeds", list(own), seeds, int) if own is not None else ()))
     nulls = _list(f"{where}: nulls", raw["nulls"], str) if raw.get("nulls") else ()
     for n in nulls:
         if n not in NULLS:
