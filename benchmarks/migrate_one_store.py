@@ -17,26 +17,31 @@ _NEM_EMA = ("re-run of the MBO quick profile with the EMA decay scaled to the ru
             "(unscaled per-epoch EMA, fixed 10,000-row buffer)")
 _NEM_BOTH = ("the MBO quick profile with both run-length rules on (EMA decay scaled, ema_reference_epochs=250; buffer "
              "capacity scaled, buffer_turnover=5.0); the quick profile later kept its buffer (buffer_turnover=None)")
-_NEM_ABLATION = ("ablation of the run-length rules: buffer scaled (buffer_turnover=5.0), EMA unscaled; its EMA-scaled, "
-                 "buffer-kept runs equal the nem[quick,ema_reference_epochs=250] records and are not duplicated")
+_NEM_ABLATION = ("ablation of the run-length rules: buffer scaled (buffer_turnover=5.0), EMA unscaled "
+                 "(ema_reference_epochs=None); its EMA-scaled, buffer-kept runs equal the "
+                 "nem[quick,ema_reference_epochs=250] records and are not duplicated")
 _DEMO_STEP = ("re-run after the discrete ascent step's default became 1e-2 (ascent_lr_discrete=0.01, the quick "
               "profile's value since); demo[quick] holds the runs at 1e-1")
 _DEMO_SIGN = ("Levy re-run that records diagnostics.surrogate_gradient (sign agreement with the exact gradient); "
               "DEMO's candidates equal demo[quick]'s (the discrete step does not act on Levy); grad-ascent-mse's "
               "come from a later commit of the pre-port code than the grad-ascent-mse[quick] records")
-_EARLY = ("the first timed quick runs on TF-Bind-8 (seed 0), made before later changes to these optimizers; the store's "
-          "records of the plain labels are the later code's (mins: hidden_size 256, since narrowed to 128)")
-_SCALE_OUT = ("the null baselines of the executor timing study (benchmarks/sweep_executors.sh, results/scale-out/NOTES.md); "
-              "its Branin seed-3 runs are not kept (no other Branin Q = 128 run has seed 3)")
+_EARLY = ("the first timed quick runs on TF-Bind-8 (seed 0), made before later changes to these optimizers; the "
+          "store's records of the plain labels are the later code's (mins: hidden_size 256, since narrowed to 128)")
+_SCALE_OUT = ("the null baselines of the executor timing study (benchmarks/sweep_executors.sh, "
+              "results/scale-out/NOTES.md); its Branin seed-3 runs are not kept (no other Branin Q = 128 run has "
+              "seed 3)")
+_BOTH = "buffer_turnover=5.0,ema_reference_epochs=250"
 
 # folder (under RESULTS_DIR) -> (labels of its runs -> the variant's label, why, keep null runs the store lacks)
 SIDE_STUDIES = {
     "nem/scaled": ({"nem[quick]": "nem[quick,ema_reference_epochs=250]",
                     "bnem[quick]": "bnem[quick,ema_reference_epochs=250]"}, _NEM_EMA, True),
-    "nem/mbo_full_scaling": ({"nem[quick]": "nem[quick,buffer_turnover=5.0,ema_reference_epochs=250]",
-                              "bnem[quick]": "bnem[quick,buffer_turnover=5.0,ema_reference_epochs=250]"}, _NEM_BOTH, True),
-    "nem/scaled_ablation": ({"nem[quick,ema_reference_epochs=none]": "nem[quick,buffer_turnover=5.0]",
-                             "nem[quick,buffer_turnover=none]": "nem[quick,ema_reference_epochs=250]"}, _NEM_ABLATION, True),
+    "nem/mbo_full_scaling": ({"nem[quick]": f"nem[quick,{_BOTH}]", "bnem[quick]": f"bnem[quick,{_BOTH}]"},
+                             _NEM_BOTH, True),
+    "nem/scaled_ablation": ({"nem[quick,ema_reference_epochs=none]":
+                             "nem[quick,buffer_turnover=5.0,ema_reference_epochs=none]",
+                             "nem[quick,buffer_turnover=none]": "nem[quick,ema_reference_epochs=250]"},
+                            _NEM_ABLATION, True),
     "demo/step1e-2": ({"demo[quick]": "demo[quick,ascent_lr_discrete=0.01]"}, _DEMO_STEP, True),
     "demo/sign_agreement": ({"demo[quick]": "demo[quick,ascent_lr_discrete=0.01]",
                              "grad-ascent-mse[quick]": "grad-ascent-mse[quick,code={commit}]"}, _DEMO_SIGN, True),
