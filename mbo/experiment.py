@@ -7,7 +7,7 @@
     seeds = "0-2"                      # or a list [0, 1, 2]
     budgets = [128]                    # Q, one or several
     device = "auto"
-    nulls = ["random", "dataset-best"] # reference optimizers run on every (task, Q, seed) of the grid
+    nulls = ["random", "dataset-best"] # reference optimizers run on every (task, Q, seed) the optimizers run
     embed = ["results/ddom/REPORT.md"] # Markdown files whose <!-- mbo:table NAME --> blocks are filled
 
     [[optimizers]]
@@ -220,11 +220,13 @@ def load(path: str | Path) -> Experiment:
         if n not in NULLS:
             raise ConfigError(f"{where}: nulls: {n!r} is not a null baseline.{did_you_mean(n, NULLS)} "
                               f"Null baselines: {', '.join(NULLS)}")
-        used = {(t, q) for e in entries for t in e.tasks for q in e.budgets}
-        for t in tasks:
-            qs = tuple(q for q in budgets if (t, q) in used)
-            if qs:
-                entries.append(Entry(n, None, (), n, (t,), qs, null=True))
+        used: dict[tuple[str, int], set[int]] = {}  # the seeds each (task, Q) of the grid runs
+        for e in entries:
+            for t, q in ((t, q) for t in e.tasks for q in e.budgets if not e.null):
+                used.setdefault((t, q), set()).update(e.seeds or seeds)
+        for t, q in ((t, q) for t in tasks for q in budgets if (t, q) in used):
+            own = tuple(s for s in seeds if s in used[(t, q)])
+            entries.append(Entry(n, None, (), n, (t,), (q,), null=True, seeds=() if own == seeds else own))
     configs: dict[str, tuple] = {}
     for e in entries:  # one label, one configuration (it may be listed twice for different cells)
         if configs.setdefault(e.label, (e.name, e.profile, e.overrides)) != (e.name, e.profile, e.overrides):
