@@ -149,6 +149,12 @@ def _subset(where: str, value: Any, full: tuple, kind: type) -> tuple:
     return items
 
 
+def _seeds(where: str, value: Any) -> tuple[int, ...]:
+    from mbo.sweep import parse_seeds
+
+    return tuple(parse_seeds(value if isinstance(value, str) else ",".join(map(str, _list(where, value, int)))))
+
+
 def label_of(name: str, profile: str | None, overrides: dict[str, Any], label: str | None) -> str:
     """The label a run of this configuration is stored under (as :func:`mbo.harness.plan` names it)."""
     from mbo.harness import _marked, default_label, optimizer_class
@@ -177,7 +183,6 @@ def _check_optimizer(where: str, name: str, profile: str | None, overrides: dict
 def load(path: str | Path) -> Experiment:
     """Parse and validate an experiment file (names only: no data is read, nothing runs)."""
     from mbo.registry import load_class
-    from mbo.sweep import parse_seeds
 
     path = Path(path)
     if not path.is_file():
@@ -194,8 +199,7 @@ def load(path: str | Path) -> Experiment:
     tasks = _list(f"{where}: tasks", raw["tasks"], str)
     for t in tasks:
         load_class("task", t)
-    seeds = raw["seeds"]
-    seeds = tuple(parse_seeds(seeds if isinstance(seeds, str) else ",".join(map(str, _list("seeds", seeds, int)))))
+    seeds = _seeds(f"{where}: seeds", raw["seeds"])
     budgets = tuple(int(q) for q in _list(f"{where}: budgets", raw["budgets"], int))
     if any(q < 1 for q in budgets):
         raise ConfigError(f"{where}: budgets must be positive; got {list(budgets)}")
@@ -208,13 +212,11 @@ def load(path: str | Path) -> Experiment:
         overrides = dict(opt.get("set") or {})
         _check_optimizer(w, opt["name"], opt.get("profile"), overrides)
         label = label_of(opt["name"], opt.get("profile"), overrides, opt.get("label"))
-        own = opt.get("seeds")
-        own = None if own is None else tuple(parse_seeds(own if isinstance(own, str) else
-                                                         ",".join(map(str, _list(f"{w}.seeds", own, int)))))
         entries.append(Entry(opt["name"], opt.get("profile"), tuple(sorted(overrides.items())), label,
                              _subset(f"{w}.tasks", opt.get("tasks"), tasks, str),
                              _subset(f"{w}.budgets", opt.get("budgets"), budgets, int),
-                             seeds=_subset(f"{w}.seeds", list(own), seeds, int) if own is not None else ()))
+                             seeds=() if opt.get("seeds") is None else
+                             _subset(f"{w}.seeds", list(_seeds(f"{w}.seeds", opt["seeds"])), seeds, int)))
     nulls = _list(f"{where}: nulls", raw["nulls"], str) if raw.get("nulls") else ()
     for n in nulls:
         if n not in NULLS:
