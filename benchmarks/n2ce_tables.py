@@ -1,12 +1,11 @@
-"""Print the N²CE evidence tables (markdown) from the records in a results directory.
+"""Print N²CE's fit and sampling diagnostics (markdown) from the records in a results directory.
 
 Usage:
     python benchmarks/n2ce_tables.py --results-dir results
 
-Mean ± std over seeds (population std, ddof = 0, as in design-baselines); one row per run label.
-A second table per task lists the fit and sampling diagnostics of the runs that record them
-(issue 14: g_y's Spearman on its training rows, training-copy share, y-to-prior gradient ratio),
-and for TF-Bind-8 the overlap of each seed's λ1 = 20 and λ1 = 0 candidate sets.
+One table per (task, Q) of the runs that record them (g_y's Spearman on its training rows, training-copy
+share, y-to-prior gradient ratio), and for TF-Bind-8 the overlap of each seed's λ1 = 20 and λ1 = 0
+candidate sets. The score tables are ``experiments/n2ce.toml``'s (``mbo report``).
 """
 from __future__ import annotations
 
@@ -60,20 +59,6 @@ def main() -> None:
     ap.add_argument("--results-dir", default="results")
     args = ap.parse_args()
 
-    from mbo.report import load_records
-
-    df = load_records(args.results_dir)
-    for (task, budget), sub in df.groupby(["task", "budget"]):
-        raw = task == "branin"
-        cols = [("raw_p100", "best (raw)"), ("raw_p50", "median (raw)")] if raw else \
-            [("p100", "100th pct (norm.)"), ("p50", "50th pct (norm.)")]
-        print(f"\n### {task}, Q = {budget}\n")
-        print("| run (label) | seeds | " + " | ".join(c[1] for c in cols) + " | fit s / run |")
-        print("|---|---|" + "---|" * (len(cols) + 1))
-        for label, g in sub.groupby("label"):
-            seeds = ",".join(str(s) for s in sorted(g["seed"]))
-            vals = [f"{np.mean(g[c]):.3f} ± {np.std(g[c]):.3f}" for c, _ in cols]
-            print(f"| {label} | {seeds} | " + " | ".join(vals) + f" | {np.mean(g['time_fit']):.0f} |")
     diagnostics_tables(args.results_dir)
 
 

@@ -1,12 +1,15 @@
-"""Issue 22 §3: NEM/BNEM before and after the run-length scaling of the EMA and the buffer (markdown).
+"""NEM/BNEM before and after the run-length scaling of the EMA and the buffer (markdown).
 
-Before: ``results/nem`` (records and Boltzmann JSONs made with per-epoch β = 0.95 and a 10,000-row
-buffer at every budget); after: ``results/nem/scaled`` (same commands, scaled rules). The MBO tables
-put random and dataset-best (from ``results/nem``) beside every row, and the after rows carry the pair
+Boltzmann targets: the JSONs of ``--before`` (per-epoch β = 0.95 and a 10,000-row buffer at every budget)
+against those of ``--after`` (same commands, scaled rules). MBO tasks: the one store's ``nem[quick]`` and
+``bnem[quick]`` records (made before the rules) against the same labels with ``--variant`` added
+(``ema_reference_epochs=250``: the shipped quick; ``buffer_turnover=5.0,ema_reference_epochs=250``: both
+rules), seeds 0-2, Q = 128, random and dataset-best beside every row; the after rows carry the pair
 ``sample_mean_prediction`` / ``target_mean_prediction`` (standardized f̂ of the sampler's samples vs the
 tilted target's importance-weighted mean).
 
 Usage: python benchmarks/nem_before_after.py [--before results/nem] [--after results/nem/scaled]
+       [--results-dir results] [--variant ema_reference_epochs=250]
 """
 from __future__ import annotations
 
@@ -56,18 +59,18 @@ def boltzmann(before: str, after: str) -> None:
             print(f"| {target} | {method} | {tag} | {seeds} | " + " | ".join(cells) + " |")
 
 
-def mbo(before: str, after: str) -> None:
-    def recs(d):
-        rows = []
-        for path in glob.glob(f"{d}/records/*/*/*.json"):
-            r = json.load(open(path))
-            if r.get("status") == "ok":
-                rows.append(r)
-        return rows
-
-    b, a = recs(before), recs(after)
+def mbo(results: str, variant: str) -> None:
+    rows = []
+    for path in glob.glob(f"{results}/records/*/*/*.json"):
+        r = json.load(open(path))
+        if r.get("status") == "ok" and r.get("budget") == 128 and r.get("seed") in (0, 1, 2):
+            rows.append(r)
+    labels = {"nem[quick]": f"nem[quick,{variant}]", "bnem[quick]": f"bnem[quick,{variant}]"}
+    b = [r for r in rows if r["label"] in labels or r["label"] in ("random", "dataset-best")]
+    a = [dict(r, label=next(k for k, v in labels.items() if v == r["label"])) for r in rows
+         if r["label"] in labels.values()]
     if not a:
-        return
+        raise SystemExit(f"no records labelled {' or '.join(labels.values())} in {results}/records")
     for task in sorted({r["task"] for r in a}):
         raw = task in ("branin", "levy")
         stat = "raw" if raw else "normalized"
@@ -103,11 +106,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--before", default="results/nem")
     ap.add_argument("--after", default="results/nem/scaled")
+    ap.add_argument("--results-dir", default="results")
+    ap.add_argument("--variant", default="ema_reference_epochs=250")
     args = ap.parse_args()
     if not os.path.isdir(args.after):
         raise SystemExit(f"{args.after} does not exist: run the scaled evidence first")
     boltzmann(args.before, args.after)
-    mbo(args.before, args.after)
+    mbo(args.results_dir, args.variant)
 
 
 if __name__ == "__main__":

@@ -1,39 +1,15 @@
-"""Print the NEM/BNEM evidence tables (markdown): the MBO runs in a results directory and the
-Boltzmann-sampler JSON files written by ``benchmarks/nem_boltzmann.py``.
+"""Print the NEM/BNEM Boltzmann-target tables (markdown) from the JSON files written by
+``benchmarks/nem_boltzmann.py``: one row per (target, method, seed), online network (as the reference
+code) and the EMA network. The MBO tables are ``experiments/nem.toml``'s (``mbo report``).
 
 Usage:
     python benchmarks/nem_tables.py --results-dir results/nem
-
-MBO: mean ± std over seeds (population std, ddof = 0) of the best and median of the Q candidates,
-raw for Branin and Levy, normalized for TF-Bind-8, one row per run label. Boltzmann: one row per
-(target, method, seed), online network (as the reference code) and the EMA network.
 """
 from __future__ import annotations
 
 import argparse
 import glob
 import json
-
-import numpy as np
-
-
-def mbo_tables(results_dir: str) -> None:
-    from mbo.report import load_records
-
-    df = load_records(results_dir)
-    if df.empty:
-        return
-    for (task, budget), sub in df.groupby(["task", "budget"]):
-        raw = task in ("branin", "levy")
-        cols = [("raw_p100", "best (raw)"), ("raw_p50", "median (raw)")] if raw else \
-            [("p100", "100th pct (norm.)"), ("p50", "50th pct (norm.)")]
-        print(f"\n### {task}, Q = {budget}\n")
-        print("| run (label) | seeds | " + " | ".join(c[1] for c in cols) + " | fit s / run |")
-        print("|---|---|" + "---|" * (len(cols) + 1))
-        for label, g in sub.groupby("label"):
-            seeds = ",".join(str(s) for s in sorted(g["seed"]))
-            vals = [f"{np.mean(g[c]):.3f} ± {np.std(g[c]):.3f}" for c, _ in cols]
-            print(f"| {label} | {seeds} | " + " | ".join(vals) + f" | {np.mean(g['time_fit']):.0f} |")
 
 
 def fmt(v) -> str:
@@ -67,7 +43,6 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--results-dir", default="results/nem")
     args = ap.parse_args()
-    mbo_tables(args.results_dir)
     boltzmann_table(args.results_dir)
 
 

@@ -11,7 +11,5 @@ bash benchmarks/design_bench_evidence.sh
 bash benchmarks/baselines_evidence.sh
 python benchmarks/coms_spiral.py --out results/coms
 bash benchmarks/ddom_evidence.sh
-bash benchmarks/n2ce_evidence.sh results/n2ce
 python benchmarks/n2ce_speed.py
 bash benchmarks/nem_gmm_quick.sh 0,1,2
-bash benchmarks/nem_mbo_evidence.sh

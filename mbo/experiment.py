@@ -7,7 +7,7 @@
     seeds = "0-2"                      # or a list [0, 1, 2]
     budgets = [128]                    # Q, one or several
     device = "auto"
-    nulls = ["random", "dataset-best"] # reference optimizers run on every (task, Q, seed) of the grid
+    nulls = ["random", "dataset-best"] # reference optimizers run on every (task, Q, seed) the optimizers run
     embed = ["results/ddom/REPORT.md"] # Markdown files whose <!-- mbo:table NAME --> blocks are filled
 
     [[optimizers]]
@@ -15,7 +15,7 @@
     profile = "quick"
     set = { gamma = 0.0 }              # config overrides (as --set)
     label = "ddom[quick,gamma=0]"      # optional display label; default: name[profile,overrides]
-    tasks = ["tfbind8"]                # optional subset of the study's tasks / budgets
+    tasks = ["tfbind8"]                # optional subset of the study's tasks / budgets / seeds
     budgets = [256]
     seeds = "0-1"                      # optional subset of the study's seeds
 
@@ -56,7 +56,7 @@ MARK_OPEN, MARK_CLOSE = "<!-- mbo:table {} -->", "<!-- /mbo:table -->"
 
 @dataclass(frozen=True)
 class Entry:
-    """One configured optimizer of a study and the (task, Q) cells it runs on."""
+    """One configured optimizer of a study and the (task, Q, seed) cells it runs on (``seeds`` empty: the study's)."""
 
     name: str
     profile: str | None
@@ -64,8 +64,8 @@ class Entry:
     label: str
     tasks: tuple[str, ...]
     budgets: tuple[int, ...]
-    seeds: tuple[int, ...]
     null: bool = False
+    seeds: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ class Experiment:
         for e in self.entries:
             for t in e.tasks:
                 for q in e.budgets:
-                    for s in e.seeds:
+                    for s in e.seeds or self.seeds:
                         yield e, t, q, s
 
     def select(self, df):
@@ -149,6 +149,12 @@ def _subset(where: str, value: Any, full: tuple, kind: type) -> tuple:
     return items
 
 
+def _seeds(where: str, value: Any) -> tuple[int, ...]:
+    from mbo.sweep import parse_seeds
+
+    return tuple(parse_seeds(value if isinstance(value, str) else ",".join(map(str, _list(where, value, int)))))
+
+
 def label_of(name: str, profile: str | None, overrides: dict[str, Any], label: str | None) -> str:
     """The label a run of this configuration is stored under (as :func:`mbo.harness.plan` names it)."""
     from mbo.harness import _marked, default_label, optimizer_class
@@ -177,7 +183,6 @@ def _check_optimizer(where: str, name: str, profile: str | None, overrides: dict
 def load(path: str | Path) -> Experiment:
     """Parse and validate an experiment file (names only: no data is read, nothing runs)."""
     from mbo.registry import load_class
-    from mbo.sweep import parse_seeds
 
     path = Path(path)
     if not path.is_file():
@@ -194,8 +199,7 @@ def load(path: str | Path) -> Experiment:
     tasks = _list(f"{where}: tasks", raw["tasks"], str)
     for t in tasks:
         load_class("task", t)
-    seeds = raw["seeds"]
-    seeds = tuple(parse_seeds(seeds if isinstance(seeds, str) else ",".join(map(str, _list("seeds", seeds, int)))))
+    seeds = _seeds(f"{where}: seeds", raw["seeds"])
     budgets = tuple(int(q) for q in _list(f"{where}: budgets", raw["budgets"], int))
     if any(q < 1 for q in budgets):
         raise ConfigError(f"{where}: budgets must be positive; got {list(budgets)}")
@@ -208,25 +212,23 @@ def load(path: str | Path) -> Experiment:
         overrides = dict(opt.get("set") or {})
         _check_optimizer(w, opt["name"], opt.get("profile"), overrides)
         label = label_of(opt["name"], opt.get("profile"), overrides, opt.get("label"))
-        own_seeds = seeds
-        if opt.get("seeds") is not None:
-            own = opt["seeds"]
-            own = parse_seeds(own if isinstance(own, str) else ",".join(map(str, _list(f"{w}.seeds", own, int))))
-            own_seeds = _subset(f"{w}.seeds", own, seeds, int)
         entries.append(Entry(opt["name"], opt.get("profile"), tuple(sorted(overrides.items())), label,
                              _subset(f"{w}.tasks", opt.get("tasks"), tasks, str),
-                             _subset(f"{w}.budgets", opt.get("budgets"), budgets, int), own_seeds))
+                             _subset(f"{w}.budgets", opt.get("budgets"), budgets, int),
+                             seeds=() if opt.get("seeds") is None else
+                             _subset(f"{w}.seeds", list(_seeds(f"{w}.seeds", opt["seeds"])), seeds, int)))
     nulls = _list(f"{where}: nulls", raw["nulls"], str) if raw.get("nulls") else ()
     for n in nulls:
         if n not in NULLS:
             raise ConfigError(f"{where}: nulls: {n!r} is not a null baseline.{did_you_mean(n, NULLS)} "
                               f"Null baselines: {', '.join(NULLS)}")
-        used = {(t, q) for e in entries if not e.null for t in e.tasks for q in e.budgets}
-        for t in tasks:  # on every (task, Q) of the grid, with every seed an optimizer there runs
-            qs = tuple(q for q in budgets if (t, q) in used)
-            ss = tuple(x for x in seeds if any(t in e.tasks and x in e.seeds for e in entries if not e.null))
-            if qs:
-                entries.append(Entry(n, None, (), n, (t,), qs, ss, null=True))
+        used: dict[tuple[str, int], set[int]] = {}  # the seeds each (task, Q) of the grid runs
+        for e in entries:
+            for t, q in ((t, q) for t in e.tasks for q in e.budgets if not e.null):
+                used.setdefault((t, q), set()).update(e.seeds or seeds)
+        for t, q in ((t, q) for t in tasks for q in budgets if (t, q) in used):
+            own = tuple(s for s in seeds if s in used[(t, q)])
+            entries.append(Entry(n, None, (), n, (t,), (q,), null=True, seeds=() if own == seeds else own))
     configs: dict[str, tuple] = {}
     for e in entries:  # one label, one configuration (it may be listed twice for different cells)
         if configs.setdefault(e.label, (e.name, e.profile, e.overrides)) != (e.name, e.profile, e.overrides):

@@ -1,10 +1,13 @@
 """Moving per-report record folders (``results/<report>/records``) into the one store ``results/records``.
 
-Idempotent: a second run finds nothing to move. Safe on a tree with both layouts: records already
-in the store take part in the choice like any other copy.
+:func:`migrate` moves report folders whose records are the runs of their labels; :func:`fold` moves a side
+study (a label re-run with changed code or config) under labels that name the variant. Both are idempotent:
+a second run finds nothing to move.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 from pathlib import Path
@@ -93,4 +96,89 @@ def migrate(results: str | Path, dry_run: bool = False) -> dict[str, int]:
             for d in sorted(root.glob("**/"), key=lambda p: len(p.parts), reverse=True):
                 if d.is_dir() and not any(d.iterdir()):
                     d.rmdir()
+    return counts
+
+
+def variant_run_id(rid: str, label: str) -> str:
+    """The run id a relabelled record takes when its own is already in the store (a re-run of one configuration
+    with other code): a hash of the old id and the new label, so two variants of one run never share an id."""
+    return hashlib.sha256(json.dumps({"run_id": rid, "label": label}, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _same_run(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return (a.get("status") == b.get("status") == "ok" and a.get("candidates") == b.get("candidates")
+            and a.get("scores") == b.get("scores"))
+
+
+def fold(results: str | Path, folder: str | Path, labels: dict[str, str], why: str,
+         new_nulls: bool = True, dry_run: bool = False) -> dict[str, int]:
+    """Fold a side study's records (``<folder>/records``, a label re-run with changed code or config) into the
+    one store ``results/records``, under labels that name the variant.
+
+    Per record of ``folder``:
+
+    - a run the store already holds (same run id, identical candidates and scores) is not duplicated;
+    - a label in ``labels`` is renamed to ``labels[label]`` (``{commit}`` in it stands for the record's git
+      commit, 7 characters) and the record gets a ``relabelled`` note (``from``, ``from_folder``, ``why``); if
+      its run id is taken in the store, it takes :func:`variant_run_id` (the old id under ``from_run_id``); an
+      earlier note moves under ``earlier``;
+    - a null baseline (``random``, ``dataset-best``) the store lacks moves as it is, with a ``migrated`` note
+      (``new_nulls=False``: it is deleted, e.g. seeds no other run of the store has, which would change the
+      null rows every leaderboard shows);
+    - any other record fails the fold before anything moves: it needs a label in ``labels``.
+
+    The folder's emptied ``records`` tree is removed. Idempotent: a second fold finds nothing.
+
+    Returns:
+        counts: ``relabelled``, ``moved`` (null baselines), ``duplicates`` (deleted, the store's copy kept),
+        ``dropped`` (null baselines deleted with ``new_nulls=False``).
+    """
+    from mbo.errors import ConfigError
+
+    results, folder = Path(results), Path(folder)
+    source = folder.relative_to(results).as_posix() if folder.is_relative_to(results) else str(folder)
+    nulls = ("random", "dataset-best")
+    held = {str(r["run_id"]): r for r in store.iter_records(results)}
+    plan: list[tuple[Path, dict[str, Any] | None]] = []
+    for path in sorted((folder / "records").glob("*/*/*.json")):
+        rec = store.read(path)
+        if rec is None:
+            continue
+        rid, old = str(rec["run_id"]), str(rec.get("label", ""))
+        if rid in held and _same_run(rec, held[rid]):
+            plan.append((path, None))
+            continue
+        if old in labels:
+            new = dict(rec, label=labels[old].format(commit=str(rec.get("git_commit") or "none")[:7]))
+            new["relabelled"] = {"from": old, "from_folder": source, "why": why}
+            if rec.get("relabelled"):
+                new["relabelled"]["earlier"] = rec["relabelled"]
+            if rid in held:
+                new["run_id"] = variant_run_id(rid, new["label"])
+                new["relabelled"]["from_run_id"] = rid
+        elif old in nulls and rid not in held:
+            if not new_nulls:
+                plan.append((path, {}))
+                continue
+            new = dict(rec, migrated={"from_folder": source, "why": why})
+        else:
+            raise ConfigError(f"{path}: label {old!r} has no variant label in the fold of {source} (run id "
+                              f"{rid}{' is in the store with other scores' if rid in held else ''}); add "
+                              f"{old!r} to its labels")
+        held[str(new["run_id"])] = new
+        plan.append((path, new))
+    counts = {"relabelled": 0, "moved": 0, "duplicates": 0, "dropped": 0}
+    for path, new in plan:
+        counts["duplicates" if new is None else "dropped" if not new else "relabelled" if "relabelled" in new
+               else "moved"] += 1
+        if dry_run:
+            continue
+        if new:
+            new.pop("_path", None)
+            store.write(results, new)
+        path.unlink()
+    if not dry_run and (folder / "records").is_dir():
+        for d in sorted((folder / "records").glob("**/"), key=lambda p: len(p.parts), reverse=True):
+            if d.is_dir() and not any(d.iterdir()):
+                d.rmdir()
     return counts

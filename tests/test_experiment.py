@@ -11,7 +11,8 @@ from mbo import store
 from mbo.cli import main
 from mbo.errors import MBOError
 from mbo.experiment import embed, load
-from mbo.migrate import migrate, relabel
+from mbo.migrate import fold, migrate, relabel, variant_run_id
+from mbo.report import load_records
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,12 +64,12 @@ def test_loader_grid_labels_and_nulls(tmp_path):
     assert [t.name for t in exp.tables] == ["p100", "p50"] and exp.tables[0].ci == 95.0
 
 
-def test_an_optimizer_may_run_a_subset_of_the_seeds_and_the_nulls_cover_every_seed_used(tmp_path):
+def test_an_optimizer_can_run_on_a_subset_of_the_seeds(tmp_path):
     exp = load(_study(tmp_path, **{'label = "ga-short"': 'label = "ga-short"\nseeds = [1]'}))
-    assert {(e.label, s) for e, t, q, s in exp.cells()} == {("ga-short[quick]", 1), ("random", 1),
-                                                           ("dataset-best", 1)}
-    with pytest.raises(MBOError, match="not in the study's seeds"):
-        load(_study(tmp_path, **{'label = "ga-short"': 'label = "ga-short"\nseeds = "1-2"'}))
+    assert [(e.label, s) for e, _, _, s in exp.cells()] == [("ga-short[quick]", 1), ("random", 1),
+                                                          ("dataset-best", 1)]  # nulls where the grid runs
+    with pytest.raises(MBOError, match="7 is not in the study's seeds"):
+        load(_study(tmp_path, **{'label = "ga-short"': 'label = "ga-short"\nseeds = "7"'}))
 
 
 def test_the_papers_median_is_a_table_statistic(tmp_path):
@@ -179,6 +180,50 @@ def test_migration_one_copy_per_run_newest_ok_wins_and_is_idempotent(tmp_path):
     snapshot = {p: p.read_bytes() for p in r.rglob("*") if p.is_file()}
     assert migrate(r) == {"records": 5, "moved": 0, "relabelled": 0, "dropped": 0}
     assert {p: p.read_bytes() for p in r.rglob("*") if p.is_file()} == snapshot
+
+
+def _side(root: Path, folder: str, rid: str, label: str, seed=0, cands=(1,), commit="abcdef123", **extra) -> Path:
+    rec = {"record_version": 1, "run_id": rid, "task": "levy", "optimizer": label.split("[")[0], "label": label,
+           "seed": seed, "budget": 8, "status": "ok", "started": "2026-12-01T00:00:00", "git_commit": commit,
+           "candidates": [list(cands)], "scores": {"raw": [float(cands[0])]}, **extra}
+    path = store.record_path(root / folder if folder else root, "levy", label, rid)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rec))
+    return path
+
+
+def test_fold_names_the_variant_keeps_one_copy_per_run_and_refuses_unlabelled_runs(tmp_path):
+    r = tmp_path / "results"
+    _side(r, "", "a1", "demo[quick]", cands=(1,))                      # the store's demo[quick]
+    _side(r, "", "n0", "random", cands=(5,))
+    _side(r, "s/x", "a1", "demo[quick]", cands=(2,), commit="1234567890")  # same config, other code
+    _side(r, "s/x", "b1", "demo[quick]", seed=1, cands=(3,), relabelled={"from": "old"})  # other config
+    _side(r, "s/x", "n0", "random", cands=(5,))                         # a null the store holds: not duplicated
+    _side(r, "s/x", "n1", "random", seed=1, cands=(6,))                 # a null the store lacks: moves as is
+    (r / "s" / "x" / "NOTES.md").write_text("kept\n")
+    with pytest.raises(MBOError, match="label 'demo\\[quick\\]' has no variant label"):
+        fold(r, r / "s" / "x", {}, "why")
+    assert len(list((r / "s" / "x").rglob("*.json"))) == 4  # nothing moved
+    counts = fold(r, r / "s" / "x", {"demo[quick]": "demo[quick,code={commit}]"}, "re-run after a fix")
+    assert counts == {"relabelled": 2, "moved": 1, "duplicates": 1, "dropped": 0}
+    assert not (r / "s" / "x" / "records").exists() and (r / "s" / "x" / "NOTES.md").exists()
+    recs = {(p.parent.name, p.stem): json.loads(p.read_text()) for p in (r / "records").rglob("*.json")}
+    vid = variant_run_id("a1", "demo[quick,code=1234567]")
+    assert set(recs) == {("demo_quick", "a1"), ("random", "n0"), ("random", "n1"),
+                         ("demo_quick,code=1234567", vid), ("demo_quick,code=abcdef1", "b1")}
+    assert recs[("demo_quick", "a1")]["candidates"] == [[1]]  # the store's record is untouched
+    moved = recs[("demo_quick,code=1234567", vid)]
+    assert moved["run_id"] == vid and moved["candidates"] == [[2]]
+    assert moved["relabelled"] == {"from": "demo[quick]", "from_folder": "s/x", "why": "re-run after a fix",
+                                   "from_run_id": "a1"}
+    assert recs[("demo_quick,code=abcdef1", "b1")]["relabelled"]["earlier"] == {"from": "old"}
+    assert recs[("random", "n1")]["migrated"] == {"from_folder": "s/x", "why": "re-run after a fix"}
+    assert fold(r, r / "s" / "x", {}, "why") == {"relabelled": 0, "moved": 0, "duplicates": 0, "dropped": 0}
+    _side(r, "s/y", "n2", "random", seed=2, cands=(7,))
+    assert fold(r, r / "s" / "y", {}, "why", new_nulls=False)["dropped"] == 1
+    assert not (r / "s" / "y" / "records").exists() and not list(r.rglob("n2.json"))
+    df = load_records(r, check_code=False)
+    assert len(df) == 5 and df["run_id"].is_unique
 
 
 def test_committed_store_has_no_work_tracking_label():
