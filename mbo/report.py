@@ -744,9 +744,10 @@ def _paper_cell(ref: pd.DataFrame, runs: pd.DataFrame, task: str, stat: str, raw
         raise ConfigError(f"{first['label']} on {task}: the paper prints several different {stat} cells for it "
                           f"({', '.join(sorted({str(c['table']) for c, _ in hits}))}); give the table "
                           "paper_table = \"...\" to pick one")
-    cell, profile = hits[0]
+    cell = hits[0][0]
+    allowed = set(PAPER_PROFILES) | {profile for _, profile in hits}  # e.g. ddom@branin-ref follows the paper too
     profiles = [p if isinstance(p, str) and p else None for p in runs["profile"]]
-    comparable = not variant and all(p in PAPER_PROFILES or p == profile for p in profiles)
+    comparable = not variant and all(p in allowed for p in profiles)
     verdict = None
     if comparable:
         verdict = _verdict(float(runs[stat_column(cell)].astype(float).mean()), float(cell["value"]),

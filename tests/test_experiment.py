@@ -274,6 +274,13 @@ def test_summary_puts_the_papers_cells_in_their_own_columns_with_verdicts_only_u
     assert "ρ: diagnostics.optimizer.rho" in text and "population std (ddof = 0" in text
     far = summary(df[df["label"] == "grad-ascent"].assign(raw_p100=[-15.0, -14.0]), ["p100", "paper p100"], raw=True,
                   paper="Yu et al. (N2CE)", paper_table="6", dbest=False)
+    # N2CE Table 6's DDOM cell (-1.6 ± 0.1) maps to ddom|ddom@branin-ref: that profile follows the paper's protocol
+    for seed in (0, 1):
+        _scored(tmp_path, "ddom[branin-ref]", "branin-ref", seed, [-1.7], optimizer="ddom")
+        _scored(tmp_path, "ddom[quick]", "quick", seed, [-1.7], optimizer="ddom")
+    ddom = summary(load_records(tmp_path, check_code=False).query("optimizer == 'ddom'"), ["paper p100"], raw=True,
+                   paper="Yu et al. (N2CE)", paper_table="6", dbest=False)["paper p100"]
+    assert ddom.to_dict() == {"ddom[branin-ref]": "-1.600 ± 0.100 (within)", "ddom[quick]": "-1.600 ± 0.100"}
     with pytest.raises(MBOError, match="prints several different p100 cells for it .19, 6.; give the table paper_table"):
         summary(df, ["paper p100"], raw=True, paper="Yu et al. (N2CE)")
     assert far.loc["grad-ascent", "paper p100"] == "-4.000 ± 4.300 (**below**)"
