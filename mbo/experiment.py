@@ -18,6 +18,8 @@
     tasks = ["tfbind8"]                # optional subset of the study's tasks / budgets / seeds
     budgets = [256]
     seeds = [0]
+    archived = false                   # true: its records were made by earlier code whose configuration the
+                                       # profile no longer gives; reported from the store, never re-run
 
     [[tables]]
     name = "tfbind8_p100"              # written to results/<experiment>/<name>.md
@@ -73,7 +75,7 @@ from typing import Any
 from mbo.errors import ConfigError, did_you_mean
 
 _TOP = {"description", "tasks", "seeds", "budgets", "device", "nulls", "embed", "optimizers", "tables", "plots"}
-_OPT = {"name", "profile", "set", "label", "tasks", "budgets", "seeds"}
+_OPT = {"name", "profile", "set", "label", "tasks", "budgets", "seeds", "archived"}
 _TABLE = {"name", "tasks", "budget", "optimizers", "percentile", "aggregate", "ci", "versus", "raw", "stat",
           "nulls", "format", "seeds", "kind", "columns", "spread", "paper", "paper_table", "dbest"}
 _PLOT = {"name", "kind", "tasks", "budget", "optimizers", "seeds", "percentile", "aggregate", "ci", "versus", "raw",
@@ -95,6 +97,7 @@ class Entry:
     budgets: tuple[int, ...]
     null: bool = False
     seeds: tuple[int, ...] | None = None  # a subset of the study's seeds; None: all of them
+    archived: bool = False  # records of earlier code, selected by the report, never planned by the sweep
 
 
 @dataclass(frozen=True)
@@ -167,9 +170,12 @@ class Experiment:
     embed: tuple[str, ...] = ()
     plots: list[Plot] = field(default_factory=list)
 
-    def cells(self):
-        """Every ``(entry, task, Q, seed)`` of the grid, in file order."""
+    def cells(self, archived: bool = False):
+        """Every ``(entry, task, Q, seed)`` of the grid, in file order; ``archived`` entries only when asked
+        (a sweep would make runs of today's configuration under their label)."""
         for e in self.entries:
+            if e.archived and not archived:
+                continue
             for t in e.tasks:
                 for q in e.budgets:
                     for s in e.seeds or self.seeds:
@@ -177,7 +183,7 @@ class Experiment:
 
     def select(self, df):
         """The rows of a :func:`mbo.report.load_records` frame that belong to this study's grid."""
-        keys = {(t, e.label, int(s), int(q)) for e, t, q, s in self.cells()}
+        keys = {(t, e.label, int(s), int(q)) for e, t, q, s in self.cells(archived=True)}
         if df.empty:
             return df
         mask = [(t, lab, int(s), int(q)) in keys
@@ -272,7 +278,8 @@ def load(path: str | Path) -> Experiment:
         entries.append(Entry(opt["name"], opt.get("profile"), tuple(sorted(overrides.items())), label,
                              _subset(f"{w}.tasks", opt.get("tasks"), tasks, str),
                              _subset(f"{w}.budgets", opt.get("budgets"), budgets, int),
-                             seeds=_seeds(f"{w}.seeds", opt.get("seeds"), seeds)))
+                             seeds=_seeds(f"{w}.seeds", opt.get("seeds"), seeds),
+                             archived=bool(opt.get("archived", False))))
     nulls = _list(f"{where}: nulls", raw["nulls"], str) if raw.get("nulls") else ()
     for n in nulls:
         if n not in NULLS:

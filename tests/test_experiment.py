@@ -92,6 +92,16 @@ def test_per_optimizer_seeds_and_the_nulls_follow_them(tmp_path):
     cells = [(e.label, s) for e, _, _, s in exp.cells()]
     assert cells == [("ga-short[quick]", 1), ("ga-short[quick]", 3), ("random", 1), ("random", 3),
                      ("dataset-best", 1), ("dataset-best", 3)]
+    path.write_text(text.replace('label = "ga-short"', 'label = "ga-short"\narchived = true'))
+    exp = load(path)  # archived: records of earlier code, reported but never planned again
+    assert [e.label for e, *_ in exp.cells()] == ["random"] * 2 + ["dataset-best"] * 2
+    assert [e.label for e, *_ in exp.cells(archived=True)][:2] == ["ga-short[quick]"] * 2
+    res = _invoke("sweep", "--plan", path, "--results-dir", tmp_path / "r", "--quiet")
+    assert res.exit_code == 0, res.output
+    assert "not re-run (archived: records of earlier code): ga-short[quick]" in res.output
+    assert "sweep: 4 runs" in res.output  # the nulls only
+    assert {p.parent.name for p in (tmp_path / "r" / "records" / "branin").glob("*/*.json")} == {"random",
+                                                                                                "dataset-best"}
 
 
 @pytest.mark.parametrize("change, message", [
