@@ -8,9 +8,9 @@ import click
 @click.argument("experiments", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--results-dir", default="results", show_default=True,
               help="The results store: a folder holding records/ (the committed store is results/).")
-@click.option("--out", default=None, help="Folder for the tables [default: <results-dir>/<experiment name>].")
+@click.option("--out", default=None, help="Folder for the tables and plots [default: <results-dir>/<experiment name>].")
 @click.option("--check", is_flag=True,
-              help="Write nothing; exit 1 if any table or embedded block differs from what the records give.")
+              help="Write nothing; exit 1 if any table, plot or embedded block differs from what the records give.")
 def report_cmd(experiments, results_dir, out, check):
     """Write each experiment's tables and plots (experiments/<name>.toml) into results/<name>/, and fill the
     ``<!-- mbo:table NAME -->`` blocks of the Markdown files it embeds into. Deterministic: the same
