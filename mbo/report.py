@@ -584,7 +584,7 @@ def plot(table: pd.DataFrame, path: str | Path, title: str = "", metadata: dict 
         fig.suptitle(title)
     fig.tight_layout(rect=(0, 0.03 + 0.022 * n_proto, 1, 1))
     _figure_protocol(fig, table)
-    return _save(fig, path, metadata)
+    return _save(fig, path) if metadata is None else _save(fig, path, metadata)
 
 
 def plot_intervals(table: pd.DataFrame, path: str | Path, title: str = "", metadata: dict | None = None) -> Path:
@@ -618,7 +618,7 @@ def plot_intervals(table: pd.DataFrame, path: str | Path, title: str = "", metad
         fig.suptitle(title)
     fig.tight_layout(rect=(0, 0.03 + 0.022 * n_proto, 1, 1))
     _figure_protocol(fig, table)
-    return _save(fig, path, metadata)
+    return _save(fig, path) if metadata is None else _save(fig, path, metadata)
 
 
 def check_plot_path(path: str | Path) -> None:

@@ -158,7 +158,7 @@ def test_sweep_plan_then_report_is_deterministic_and_fills_marker_blocks(tmp_pat
     runs = (out / "study" / "runs.md").read_text()
     assert "| configuration | seeds | 100th | 50th TFP-nearest | 100th: seed 0 / 1 | steps | wall s |" in runs
     assert "| ga-short[quick] | 0,1 |" in runs and "| 5 |" in runs and "| random | 0,1 |" in runs
-    assert "population" not in runs and "sample std (ddof = 1)" in runs and "paper" not in runs
+    assert "population" not in runs and "sample std (ddof = 1)" in runs and "paper's columns" not in runs
     for name in ("board.png", "intervals.png"):  # plots: PNGs carrying the digest of the leaderboard they show
         assert (out / "study" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert plot_digest(out / "study" / name).startswith("mbo:")
