@@ -541,7 +541,7 @@ def _figure_protocol(fig, table: pd.DataFrame) -> None:
     fig.text(0.01, 0.005, text, fontsize=6, va="bottom", ha="left", family="monospace")
 
 
-def plot(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
+def plot(table: pd.DataFrame, path: str | Path, title: str = "", metadata: dict | None = None) -> Path:
     """One panel per task: a point per optimizer (aggregate ± std over seeds, or its bootstrap CI when the
     table has one), D(best) dashed; protocol below."""
     import matplotlib
@@ -588,10 +588,10 @@ def plot(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
         fig.suptitle(title)
     fig.tight_layout(rect=(0, 0.03 + 0.022 * n_proto, 1, 1))
     _figure_protocol(fig, table)
-    return _save(fig, path)
+    return _save(fig, path) if metadata is None else _save(fig, path, metadata)
 
 
-def plot_intervals(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
+def plot_intervals(table: pd.DataFrame, path: str | Path, title: str = "", metadata: dict | None = None) -> Path:
     """Across-task interval estimates: one row per label, IQM (and P(> baseline)) with its CI; protocol below."""
     import matplotlib
 
@@ -622,7 +622,7 @@ def plot_intervals(table: pd.DataFrame, path: str | Path, title: str = "") -> Pa
         fig.suptitle(title)
     fig.tight_layout(rect=(0, 0.03 + 0.022 * n_proto, 1, 1))
     _figure_protocol(fig, table)
-    return _save(fig, path)
+    return _save(fig, path) if metadata is None else _save(fig, path, metadata)
 
 
 def check_plot_path(path: str | Path) -> None:
@@ -641,11 +641,317 @@ def check_plot_path(path: str | Path) -> None:
                           "(e.g. leaderboard.png)")
 
 
-def _save(fig, path: str | Path) -> Path:
+def _save(fig, path: str | Path, metadata: dict | None = None) -> Path:
     import matplotlib.pyplot as plt
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
+    fig.savefig(path, dpi=130, metadata=metadata)
     plt.close(fig)
     return path
+
+
+# ---- summary tables: one row per configuration, chosen columns (experiment files' kind = "summary") ----
+
+SUMMARY_STATS = {"p100": "100th", "p75": "75th", "p50": "50th", "p25": "25th", "mean": "mean",
+                 "p50_tfp": "50th TFP-nearest"}
+SUMMARY_FORMS = ("seeds", "STAT", "per-seed STAT", "paper STAT", "config KEY", "diag PATH", "time KEY")
+
+
+def _summary_column(col: str) -> tuple[str, str]:
+    """``(form, argument)`` of a summary column spec, e.g. ``"paper p100"`` → ``("paper", "p100")``."""
+    if col == "seeds":
+        return "seeds", ""
+    if col in SUMMARY_STATS:
+        return "stat", col
+    head, _, arg = col.partition(" ")
+    arg = arg.strip()
+    if head in ("per-seed", "paper") and arg in SUMMARY_STATS and not (head == "paper" and arg == "p50_tfp"):
+        return head, arg
+    if head in ("config", "diag", "time") and arg:
+        return head, arg
+    raise ConfigError(f"summary column {col!r} is not one of the forms {', '.join(SUMMARY_FORMS)} (STAT: "
+                      f"{', '.join(SUMMARY_STATS)}; a paper's 50th is 'paper p50', compared the paper's way)."
+                      f"{did_you_mean(col, list(SUMMARY_STATS) + ['seeds'])}")
+
+
+def check_summary_columns(where: str, columns: list[str], paper: str | None, paper_table: str | None = None) -> None:
+    """Refuse an unknown column form, and paper columns without a paper (and table) known to :mod:`mbo.reference`."""
+    from mbo.reference import papers
+
+    forms = []
+    for col in columns:
+        try:
+            forms.append(_summary_column(col)[0])
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    known = sorted(set(papers()["paper"]))
+    if "paper" in forms and paper is None:
+        raise ConfigError(f"{where}: paper columns need paper = \"...\", one of: {'; '.join(known)}")
+    if paper is not None and paper not in known:
+        raise ConfigError(f"{where}: no paper {paper!r} in mbo/reference/papers.csv.{did_you_mean(paper, known)} "
+                          f"Papers: {'; '.join(known)}")
+    if paper_table is not None:
+        ref = papers()
+        tables = sorted(set(ref.loc[ref["paper"] == paper, "table"]))
+        if paper_table not in tables:
+            raise ConfigError(f"{where}: {paper} has no table {paper_table!r} in mbo/reference/papers.csv."
+                              f"{did_you_mean(paper_table, tables)} Its tables: {', '.join(tables)}")
+
+
+def _stat_col(stat: str, raw: bool) -> str:
+    col = P50_TFP if stat == "p50_tfp" else stat
+    return f"raw_{col}" if raw else col
+
+
+def _num(v: float, digits: int = 3) -> str:
+    return "–" if v is None or not np.isfinite(v) else f"{v:.{digits}f}"
+
+
+def _record_json(path: str) -> dict:
+    import json
+
+    return json.loads(Path(path).read_text())
+
+
+def _dig(d: dict, dotted: str):
+    for part in dotted.split("."):
+        d = d.get(part) if isinstance(d, dict) else None
+    return d
+
+
+def _shown(v) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return "–" if v is None else str(v)
+
+
+def _paper_cell(ref: pd.DataFrame, runs: pd.DataFrame, task: str, stat: str, raw: bool, variant: bool):
+    """The paper's cell for these runs (one label on one task) and its verdict, or None."""
+    from mbo.reference import parse_spec, same_overrides
+    from mbo.reference.reproduce import PAPER_PROFILES, _verdict, stat_column
+
+    first = runs.iloc[0]
+    q = int(first["budget"])
+    cells = ref[(ref["task"] == task) & (ref["statistic"] == stat) & (ref["scale"] == ("raw" if raw else "normalized"))
+                & (ref["Q"] == q)]
+    hits = []
+    for _, cell in cells.iterrows():
+        for name, overrides, profile in parse_spec(cell["mbo"]):
+            if name == first["optimizer"] and same_overrides(first["overrides"], overrides):
+                hits.append((cell, profile))
+    if not hits:
+        return None
+    if len({(float(c["value"]), float(c["spread"]) if pd.notna(c["spread"]) else None) for c, _ in hits}) > 1:
+        raise ConfigError(f"{first['label']} on {task}: the paper prints several different {stat} cells for it "
+                          f"({', '.join(sorted({str(c['table']) for c, _ in hits}))}); give the table "
+                          "paper_table = \"...\" to pick one")
+    cell = hits[0][0]
+    allowed = set(PAPER_PROFILES) | {profile for _, profile in hits}  # e.g. ddom@branin-ref follows the paper too
+    profiles = [p if isinstance(p, str) and p else None for p in runs["profile"]]
+    comparable = not variant and all(p in allowed for p in profiles)
+    verdict = None
+    if comparable:
+        verdict = _verdict(float(runs[stat_column(cell)].astype(float).mean()), float(cell["value"]),
+                           float(cell["spread"]) if pd.notna(cell["spread"]) else np.nan)[0]
+    return cell, verdict
+
+
+def _dbest_cell(ref: pd.DataFrame, task: str, stat: str, raw: bool):
+    from mbo.reference import DBEST_SPEC
+
+    cells = ref[(ref["task"] == task) & (ref["statistic"] == stat) & (ref["mbo"] == DBEST_SPEC)
+                & (ref["scale"] == ("raw" if raw else "normalized"))]
+    return None if cells.empty else cells.iloc[0]
+
+
+def summary(df: pd.DataFrame, columns: list[str], order: list[str] | None = None, raw: bool = False,
+            spread: str = "std1", paper: str | None = None, dbest: bool = True,
+            nulls: tuple[str, ...] = ("random", "dataset-best"), paper_table: str | None = None) -> pd.DataFrame:
+    """One row per (task, label) of ``df`` with the listed columns (:func:`_summary_column` forms), as text.
+
+    Args:
+        df: the runs to show (:func:`load_records` rows, one Q per task).
+        columns: e.g. ``["seeds", "p100", "paper p100", "p50_tfp", "per-seed p100", "config gamma",
+            "diag optimizer.surrogate_spearman_train", "time total"]``.
+        order: labels in the order shown (after the null baselines ``nulls``); others follow, sorted.
+        raw: raw oracle values instead of normalized scores.
+        spread: across-seed spread of the statistic columns (:func:`mbo.stats.spread`: std0, std1, s.e.).
+        paper: the paper (``mbo/reference/papers.csv``) whose cells fill the ``paper STAT`` columns.
+        paper_table: one of its tables, where it prints a method's cell in several.
+        dbest: add a ``D(best)`` row (the best training label; the paper's D(best) beside it).
+
+    Returns:
+        A frame of strings indexed by label (plus a ``task`` column with several tasks), columns named by
+        their spec; ``attrs["protocol"]`` holds the protocol lines.
+    """
+    from mbo.registry import load_class
+    from mbo.stats import spread as spread_of
+
+    if df.empty:
+        raise ConfigError("no successful runs to summarise")
+    forms = [(c, *_summary_column(c)) for c in columns]
+    ref = None
+    if any(f == "paper" for _, f, _ in forms):
+        from mbo.reference import papers
+
+        ref = papers()
+        ref = ref[(ref["paper"] == paper) & ((ref["table"] == paper_table) if paper_table else True)]
+    for task, g in df.groupby("task"):
+        if g["budget"].nunique() > 1:
+            raise ConfigError(f"task {task!r} has runs with several budgets {sorted(g['budget'].unique())}; "
+                              "give the table a budget")
+    tasks = list(dict.fromkeys(sorted(df["task"])))
+    labels_seen = set(df["label"])
+    ordered = [n for n in nulls if n in labels_seen] + [lab for lab in (order or []) if lab in labels_seen]
+    ordered += sorted(labels_seen - set(ordered))
+    variant_of = {t: getattr(load_class("task", t), "variant_of", None) for t in tasks}
+    variants_shown: set[tuple[str, str]] = set()
+    rows, index, seed_sets = [], [], set()
+    for task in tasks:
+        base = variant_of[task] or task
+        tdf = df[df["task"] == task]
+        for label in [lab for lab in ordered if lab in set(tdf["label"])]:
+            g = tdf[tdf["label"] == label].sort_values("seed")
+            recs = None
+            row = {"task": task} if len(tasks) > 1 else {}
+            for spec, form, arg in forms:
+                if form == "seeds":
+                    row[spec] = ",".join(str(int(s)) for s in g["seed"])
+                elif form == "stat":
+                    v = g[_stat_col(arg, raw)].to_numpy(float)
+                    sd = spread_of(v, spread)
+                    row[spec] = _num(v.mean()) + ("" if np.isnan(sd) else f" ± {_num(sd)}")
+                elif form == "per-seed":
+                    row[spec] = " / ".join(_num(v) for v in g[_stat_col(arg, raw)].to_numpy(float))
+                elif form == "paper":
+                    hit = _paper_cell(ref, g, base, arg, raw, variant=base != task)
+                    if hit is None:
+                        row[spec] = "–"
+                        continue
+                    cell, verdict = hit
+                    row[spec] = _num(float(cell["value"])) + (f" ± {_num(float(cell['spread']))}"
+                                                              if pd.notna(cell["spread"]) else "")
+                    if verdict:
+                        row[spec] += f" ({verdict})" if verdict == "within" else f" (**{verdict}**)"
+                    elif base != task:
+                        row[spec] += " ‡"
+                        variants_shown.add((task, base))
+                elif form == "time":
+                    col = f"time_{arg}"
+                    v = g[col].to_numpy(float) if col in g else np.array([np.nan])
+                    m = np.nanmean(v) if np.isfinite(v).any() else np.nan
+                    row[spec] = "–" if np.isnan(m) else (f"{m:.0f}" if m >= 10 else f"{m:.1f}")
+                else:  # config / diag: read from the records themselves
+                    recs = recs or [_record_json(p) for p in g["path"]]
+                    if form == "config":
+                        vals = list(dict.fromkeys(_shown((r.get("config") or {}).get(arg)) for r in recs))
+                        row[spec] = " / ".join(vals)
+                    else:
+                        vals = [_dig(r.get("diagnostics") or {}, arg) for r in recs]
+                        vals = [float(v) for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool)]
+                        row[spec] = f"{np.mean(vals):.2f}" if vals else "–"
+            rows.append(row)
+            index.append(label)
+            seed_sets.add(tuple(str(int(s)) for s in g["seed"]))
+        if dbest and any(f in ("stat", "paper") for _, f, _ in forms):
+            best = tdf["dbest_raw" if raw else "dbest"].dropna()
+            row = {"task": task} if len(tasks) > 1 else {}
+            for spec, form, arg in forms:
+                row[spec] = "–"
+                if form == "stat" and not best.empty:
+                    row[spec] = _num(float(best.iloc[0]))
+                elif form == "paper":
+                    cell = _dbest_cell(ref, base, arg, raw)
+                    if cell is not None:
+                        row[spec] = _num(float(cell["value"])) + (" ‡" if base != task else "")
+                        if base != task:
+                            variants_shown.add((task, base))
+            rows.append(row)
+            index.append(DBEST)
+    out = pd.DataFrame(rows, index=pd.Index(index, name="configuration")).fillna("–")
+    out.attrs["seeds"] = seed_sets
+    out.attrs["protocol"] = _summary_protocol(df, forms, raw, spread, paper, ref, dbest, variants_shown)
+    out.attrs["columns"] = {spec: text for spec, text in (
+        (spec, {"diag": f"diagnostics.{arg} of each record, mean over seeds (– where the records lack it)",
+                "time": f"timings.{arg} of each record in seconds, mean over seeds, on the machine each record "
+                        "names (shared CPUs: indicative only)",
+                "config": f"the config value {arg} the runs used"}.get(form)) for spec, form, arg in forms) if text}
+    return out
+
+
+def _summary_protocol(df: pd.DataFrame, forms: list, raw: bool, spread: str, paper: str | None, ref,
+                      dbest: bool, variants: set) -> list[str]:
+    from mbo.reference.reproduce import TOLERANCE
+
+    scale = "raw" if raw else "normalized"
+    stats = list(dict.fromkeys(a for _, f, a in forms if f in ("stat", "per-seed")))
+    text = {"p100": "100th = the max", "p75": "75th", "p50": "50th = the median (linear interpolation)",
+            "p25": "25th", "mean": "mean",
+            "p50_tfp": "50th TFP-nearest = the median as Design-Bench's logger computes it (TensorFlow "
+                       "Probability's 'nearest': ascending index 63 of 128)"}
+    spreads = {"std0": "population std (ddof = 0, as Design-Bench)", "std1": "sample std (ddof = 1)",
+               "s.e.": "standard error (ddof = 1 std / √n)"}
+    qs = df.groupby("task")["budget"].first()
+    profiles = sorted({p if isinstance(p, str) and p else "paper/default" for p in df["profile"]})
+    lines = []
+    if stats:
+        lines.append("statistic: " + "; ".join(text[s] for s in stats) + f" of each run's Q {scale} scores; "
+                     f"per cell the mean over seeds ± {spreads[spread]}; per-seed columns in seed order")
+    lines.append("budget: " + (f"Q = {int(qs.iloc[0])}" if qs.nunique() == 1
+                               else "Q = " + ", ".join(f"{int(q)} ({t})" for t, q in qs.items())))
+    lines.append("normalization: " + ("raw oracle values" if raw else
+                                      "(y - y_min) / (y_max - y_min), y_min and y_max over the task's full dataset"))
+    lines.append("profiles: " + ", ".join(profiles) + ("; [quick] rows are a CPU preset, not the paper's protocol"
+                                                       if "quick" in profiles else ""))
+    if dbest:
+        lines.append(f"{DBEST} = the best training label{'' if raw else ' (normalized)'}, not a run; dataset-best = "
+                     "the oracle's scores of the top-Q training designs")
+    if ref is not None:
+        tables = ", ".join(sorted({f"{t} ({s})" for t, s in zip(ref["table"], ref["statistic"])
+                                   if s in {a for _, f, a in forms if f == "paper"}}))
+        lines.append(f"paper's columns: published cells of {paper}, table {tables}, mean ± their printed spread; "
+                     "not our runs; the paper's 50th is compared with the statistic it prints (Design-Bench lineage: "
+                     "TFP-nearest)")
+        lines.append(f"verdict (as `mbo reproduce`): within if |ours − paper| ≤ max(2 × paper spread, {TOLERANCE}), "
+                     "else above / below; given only for runs under the paper's protocol (its profile, task and Q); "
+                     "other rows show the paper's value for reference only")
+        for task, base in sorted(variants):
+            lines.append(f"‡ = the paper's cell is for {base}; {task} is a variant with another data protocol, "
+                         "so it is shown, not compared")
+    return lines
+
+
+def format_summary(table: pd.DataFrame, headers: dict[str, str | None] | None = None) -> str:
+    """Markdown of a :func:`summary` frame, protocol first; ``headers`` renames columns (spec → header)."""
+    headers = headers or {}
+    has_paper = any(_summary_column(c)[0] == "paper" for c in table.columns if c != "task")
+    seeds = table.attrs.get("seeds", set())
+
+    def head(spec: str) -> str:
+        if headers.get(spec):
+            return headers[spec]
+        if spec == "task":
+            return "task"
+        form, arg = _summary_column(spec)
+        name = SUMMARY_STATS.get(arg, arg)
+        if form == "stat":
+            return name + (" (ours)" if has_paper else "")
+        if form == "per-seed":
+            return f"{name}: seed {' / '.join(next(iter(seeds)))}" if len(seeds) == 1 else f"{name} per seed"
+        if form == "paper":
+            return f"paper's {name}"
+        if form == "time":
+            return "wall s" if arg == "total" else f"{arg} s"
+        if form == "diag":
+            return arg.rsplit(".", 1)[-1]
+        return spec if form == "seeds" else arg
+
+    cols = ["configuration"] + [head(c) for c in table.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(["---"] * len(cols)) + "|"]
+    for label, row in table.iterrows():
+        lines.append("| " + " | ".join([str(label)] + [str(v) for v in row]) + " |")
+    proto = table.attrs.get("protocol", []) + [f"{head(c)}: {t}" for c, t in table.attrs.get("columns", {}).items()]
+    return "\n".join(["**Protocol.**", ""] + [f"- {line}" for line in proto] + [""] + lines)

@@ -4,15 +4,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from mbo import store
 from mbo.cli import main
 from mbo.errors import MBOError
-from mbo.experiment import embed, load
+from mbo.experiment import embed, load, plot_digest
 from mbo.migrate import fold, migrate, relabel, variant_run_id
-from mbo.report import load_records
+from mbo.report import format_summary, load_records, summary
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,6 +40,21 @@ versus = "random"
 name = "p50"
 percentile = "50"
 nulls = false
+
+[[tables]]
+kind = "summary"
+name = "runs"
+columns = ["seeds", "p100", "p50_tfp", "per-seed p100", {{ column = "config num_steps", header = "steps" }},
+           "time total"]
+
+[[plots]]
+name = "board"
+
+[[plots]]
+name = "intervals"
+kind = "intervals"
+ci = 95
+versus = "random"
 """
 
 
@@ -61,14 +77,38 @@ def test_loader_grid_labels_and_nulls(tmp_path):
     assert exp.name == "study" and exp.seeds == (0, 1) and exp.budgets == (8,)
     assert [e.label for e in exp.entries] == ["ga-short[quick]", "random", "dataset-best"]
     assert len(list(exp.cells())) == 3 * 2
-    assert [t.name for t in exp.tables] == ["p100", "p50"] and exp.tables[0].ci == 95.0
+    assert [t.name for t in exp.tables] == ["p100", "p50", "runs"] and exp.tables[0].ci == 95.0
+    assert exp.tables[2].kind == "summary" and ("config num_steps", "steps") in exp.tables[2].columns
+    assert [(p.name, p.kind, p.file) for p in exp.plots] == [("board", "leaderboard", "board.png"),
+                                                             ("intervals", "intervals", "intervals.png")]
+
+
+def test_per_optimizer_seeds_and_the_nulls_follow_them(tmp_path):
+    text = _study(tmp_path).read_text().replace('seeds = "0-1"', 'seeds = "0-4"').replace(
+        'label = "ga-short"', 'label = "ga-short"\nseeds = [1, 3]')
+    path = tmp_path / "experiments" / "study.toml"
+    path.write_text(text)
+    exp = load(path)
+    cells = [(e.label, s) for e, _, _, s in exp.cells()]
+    assert cells == [("ga-short[quick]", 1), ("ga-short[quick]", 3), ("random", 1), ("random", 3),
+                     ("dataset-best", 1), ("dataset-best", 3)]
+    path.write_text(text.replace('label = "ga-short"', 'label = "ga-short"\narchived = true'))
+    exp = load(path)  # archived: records of earlier code, reported but never planned again
+    assert [e.label for e, *_ in exp.cells()] == ["random"] * 2 + ["dataset-best"] * 2
+    assert [e.label for e, *_ in exp.cells(archived=True)][:2] == ["ga-short[quick]"] * 2
+    res = _invoke("sweep", "--plan", path, "--results-dir", tmp_path / "r", "--quiet")
+    assert res.exit_code == 0, res.output
+    assert "not re-run (archived: records of earlier code): ga-short[quick]" in res.output
+    assert "sweep: 4 runs" in res.output  # the nulls only
+    assert {p.parent.name for p in (tmp_path / "r" / "records" / "branin").glob("*/*.json")} == {"random",
+                                                                                                "dataset-best"}
 
 
 def test_an_optimizer_can_run_on_a_subset_of_the_seeds(tmp_path):
     exp = load(_study(tmp_path, **{'label = "ga-short"': 'label = "ga-short"\nseeds = [1]'}))
     assert [(e.label, s) for e, _, _, s in exp.cells()] == [("ga-short[quick]", 1), ("random", 1),
                                                           ("dataset-best", 1)]  # nulls where the grid runs
-    with pytest.raises(MBOError, match="7 is not in the study's seeds"):
+    with pytest.raises(MBOError, match="seed 7 is not among the study's seeds"):
         load(_study(tmp_path, **{'label = "ga-short"': 'label = "ga-short"\nseeds = "7"'}))
 
 
@@ -85,6 +125,17 @@ def test_the_papers_median_is_a_table_statistic(tmp_path):
     ({'nulls = ["random"': 'nulls = ["randm"'}, "Did you mean: random?"),
     ({'percentile = "50"': 'percentile = "5"'}, "percentile: '5' is not one of"),
     ({'versus = "random"': 'versus = "random"\nbudget = 16'}, "Q = 16 is not among"),
+    ({'kind = "summary"': 'kind = "sumary"'}, "'sumary' is not a table kind. Did you mean: summary?"),
+    ({'"p50_tfp", "per-seed': '"p50_tpf", "per-seed'}, "summary column 'p50_tpf' is not one of the forms"),
+    ({'"time total"]': '"time total", "paper p100"]'}, "paper columns need paper = "),
+    ({'"time total"]': '"time total"]\npaper = "Trabuco et al. 2022 (Design-Bench)"'},
+     "Did you mean: Trabucco et al. 2022 (Design-Bench)"),
+    ({'name = "runs"': 'name = "runs"\npercentile = "50"'}, "'percentile' belongs to leaderboards"),
+    ({'"time total"]': '"time total"]\npaper = "Yu et al. (N2CE)"\npaper_table = "66"'}, "Its tables: 19, 21"),
+    ({'kind = "intervals"\nci = 95': 'kind = "intervals"'}, "an intervals plot needs ci"),
+    ({'kind = "intervals"': 'kind = "interval"'}, "Did you mean: intervals?"),
+    ({'name = "board"': 'name = "runs"\nformat = "md"'}, "unknown key 'format'"),
+    ({'label = "ga-short"': 'label = "ga-short"\nseeds = [7]'}, "seed 7 is not among the study's seeds"),
 ])
 def test_loader_names_every_mistake_with_close_matches(tmp_path, change, message):
     with pytest.raises(MBOError, match=None) as err:
@@ -117,6 +168,13 @@ def test_sweep_plan_then_report_is_deterministic_and_fills_marker_blocks(tmp_pat
     assert "ga-short[quick]" in p100 and "random" in p100 and "P(>" in p100
     p50 = (out / "study" / "p50.md").read_text()
     assert "random" not in p50.split("|", 1)[1]  # nulls = false
+    runs = (out / "study" / "runs.md").read_text()
+    assert "| configuration | seeds | 100th | 50th TFP-nearest | 100th: seed 0 / 1 | steps | wall s |" in runs
+    assert "| ga-short[quick] | 0,1 |" in runs and "| 5 |" in runs and "| random | 0,1 |" in runs
+    assert "population" not in runs and "sample std (ddof = 1)" in runs and "paper's columns" not in runs
+    for name in ("board.png", "intervals.png"):  # plots: PNGs carrying the digest of the leaderboard they show
+        assert (out / "study" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert plot_digest(out / "study" / name).startswith("mbo:")
     text = doc.read_text()
     assert text.startswith("# Study\ntext kept\n<!-- mbo:table study/p50 -->\n") and "stale" not in text
     assert p50 in text and text.endswith("<!-- /mbo:table -->\nend\n")
@@ -128,6 +186,12 @@ def test_sweep_plan_then_report_is_deterministic_and_fills_marker_blocks(tmp_pat
     doc.write_text(text.replace("| ga-short", "| hand-edited"))
     res = _invoke("report", plan, "--results-dir", out, "--check")
     assert res.exit_code == 1 and "REPORT.md" in res.output
+    doc.write_text(text)
+    (out / "study" / "intervals.png").write_bytes((out / "study" / "board.png").read_bytes())  # another figure
+    res = _invoke("report", plan, "--results-dir", out, "--check")
+    assert res.exit_code == 1 and "intervals.png" in res.output and "board.png" not in res.output
+    res = _invoke("report", plan, "--results-dir", out)
+    assert res.output.strip().endswith("intervals.png") and "board.png" not in res.output  # redrawn, only it
 
 
 def test_embed_leaves_unknown_blocks_and_rejects_unclosed_ones():
@@ -231,6 +295,60 @@ def test_committed_store_has_no_work_tracking_label():
     assert labels and not [lab for lab in labels if "issue" in lab.lower()]
 
 
-def test_a_committed_report_regenerates_byte_for_byte():
-    res = _invoke("report", ROOT / "experiments" / "ddom.toml", "--results-dir", ROOT / "results", "--check")
+@pytest.mark.parametrize("name", ["ddom", "baselines"])
+def test_a_committed_report_regenerates_byte_for_byte(name):
+    res = _invoke("report", ROOT / "experiments" / f"{name}.toml", "--results-dir", ROOT / "results", "--check")
     assert res.exit_code == 0, res.output
+
+
+def _scored(root: Path, label: str, profile, seed: int, raw: list[float], optimizer="grad-ascent",
+            overrides=None) -> None:
+    """A record of a Branin run at Q = 128 whose raw scores are ``raw`` (padded to 128 with its last value)."""
+    scores = np.array(raw + [raw[-1]] * (128 - len(raw)))
+    summ = {"p100": float(scores.max()), "p50": float(np.percentile(scores, 50)), "mean": float(scores.mean())}
+    rec = {"record_version": 1, "run_id": f"{label}-{seed}", "task": "branin", "optimizer": optimizer,
+           "label": label, "profile": profile, "overrides": overrides or {}, "config": {"num_steps": 7}, "seed": seed,
+           "budget": 128, "status": "ok", "started": "2026-12-01T00:00:00", "scores": {"raw": scores.tolist()},
+           "summary": {"raw": summ, "normalized": summ}, "dataset_best": {"raw": -6.0, "normalized": 0.5},
+           "timings": {"total": 12.0}, "diagnostics": {"optimizer": {"rho": 0.5 + seed}}}
+    path = store.record_path(root, "branin", label, rec["run_id"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rec))
+
+
+def test_summary_puts_the_papers_cells_in_their_own_columns_with_verdicts_only_under_its_protocol(tmp_path):
+    # N2CE Table 6 prints GA (grad-ascent) on Branin, Q = 128, raw: -4.0 ± 4.3; and D(best) -6.1
+    for seed, best in ((0, -3.0), (1, -5.0)):
+        _scored(tmp_path, "grad-ascent", None, seed, [best, -20.0])           # the paper's protocol
+        _scored(tmp_path, "grad-ascent[quick]", "quick", seed, [best, -20.0])  # a CPU preset: no verdict
+        _scored(tmp_path, "random", None, seed, [-1.0, -30.0], optimizer="random")
+        _scored(tmp_path, "grad-ascent[quick,num_steps=1]", "quick", seed, [-9.0], overrides={"num_steps": "1"})
+    df = load_records(tmp_path, check_code=False)
+    table = summary(df, ["seeds", "p100", "paper p100", "per-seed p100", "config num_steps", "diag optimizer.rho",
+                         "time total"], order=["grad-ascent", "grad-ascent[quick]"], raw=True, spread="std0",
+                    paper="Yu et al. (N2CE)", paper_table="6")
+    text = format_summary(table, {"diag optimizer.rho": "ρ"})
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines() if line.startswith("| ")}
+    assert rows["configuration"] == ("| configuration | seeds | 100th (ours) | paper's 100th | 100th: seed 0 / 1 | "
+                                     "num_steps | ρ | wall s |")
+    assert rows["grad-ascent"] == ("| grad-ascent | 0,1 | -4.000 ± 1.000 | -4.000 ± 4.300 (within) | -3.000 / -5.000 | "
+                                   "7 | 1.00 | 12 |")
+    assert rows["grad-ascent[quick]"].split(" | ")[3] == "-4.000 ± 4.300"  # the paper's value, never a verdict
+    assert rows["grad-ascent[quick,num_steps=1]"].split(" | ")[3] == "–"  # other overrides: not the paper's method
+    assert rows["random"].split(" | ")[3] == "–"
+    assert rows["D(best)"].startswith("| D(best) | – | -6.000 | -6.100 |")
+    assert list(rows)[1:3] == ["random", "grad-ascent"]  # nulls first, then the given order
+    assert "- paper's columns: published cells of Yu et al. (N2CE), table 6 (p100)" in text
+    assert "ρ: diagnostics.optimizer.rho" in text and "population std (ddof = 0" in text
+    far = summary(df[df["label"] == "grad-ascent"].assign(raw_p100=[-15.0, -14.0]), ["p100", "paper p100"], raw=True,
+                  paper="Yu et al. (N2CE)", paper_table="6", dbest=False)
+    # N2CE Table 6's DDOM cell (-1.6 ± 0.1) maps to ddom|ddom@branin-ref: that profile follows the paper's protocol
+    for seed in (0, 1):
+        _scored(tmp_path, "ddom[branin-ref]", "branin-ref", seed, [-1.7], optimizer="ddom")
+        _scored(tmp_path, "ddom[quick]", "quick", seed, [-1.7], optimizer="ddom")
+    ddom = summary(load_records(tmp_path, check_code=False).query("optimizer == 'ddom'"), ["paper p100"], raw=True,
+                   paper="Yu et al. (N2CE)", paper_table="6", dbest=False)["paper p100"]
+    assert ddom.to_dict() == {"ddom[branin-ref]": "-1.600 ± 0.100 (within)", "ddom[quick]": "-1.600 ± 0.100"}
+    with pytest.raises(MBOError, match="several different p100 cells for it .19, 6.; give the table paper_table"):
+        summary(df, ["paper p100"], raw=True, paper="Yu et al. (N2CE)")
+    assert far.loc["grad-ascent", "paper p100"] == "-4.000 ± 4.300 (**below**)"

@@ -8,17 +8,18 @@ import click
 @click.argument("experiments", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--results-dir", default="results", show_default=True,
               help="The results store: a folder holding records/ (the committed store is results/).")
-@click.option("--out", default=None, help="Folder for the tables [default: <results-dir>/<experiment name>].")
+@click.option("--out", default=None, help="Folder for the tables and plots [default: <results-dir>/<experiment name>].")
 @click.option("--check", is_flag=True,
-              help="Write nothing; exit 1 if any table or embedded block differs from what the records give.")
+              help="Write nothing; exit 1 if any table, plot or embedded block differs from what the records give.")
 def report_cmd(experiments, results_dir, out, check):
-    """Write each experiment's tables (experiments/<name>.toml) into results/<name>/, and fill the
+    """Write each experiment's tables and plots (experiments/<name>.toml) into results/<name>/, and fill the
     ``<!-- mbo:table NAME -->`` blocks of the Markdown files it embeds into. Deterministic: the same
-    records give the same bytes."""
+    records give the same table bytes; a plot is current when the digest of the leaderboard it shows (kept
+    in the PNG) matches."""
     from pathlib import Path
 
     from mbo.errors import ConfigError
-    from mbo.experiment import embed, load, render
+    from mbo.experiment import embed, load, plot_digest, render, render_plots
     from mbo.report import load_records
 
     exps = [load(p) for p in experiments]  # every file is checked before anything is written
@@ -49,6 +50,15 @@ def report_cmd(experiments, results_dir, out, check):
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
+            click.echo(f"wrote {path}")
+        for name, (digest, draw) in render_plots(exp, df).items():
+            path = folder / name
+            if path.is_file() and plot_digest(path) == digest:
+                continue
+            if check:
+                stale.append(str(path))
+                continue
+            draw(path)
             click.echo(f"wrote {path}")
     if check:
         if stale:

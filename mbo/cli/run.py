@@ -314,6 +314,9 @@ def _plan_jobs(plan_file, tasks, optimizers, sets, profile, data_dir, root, forc
         raise ConfigError("--plan declares the whole grid; drop --tasks, --optimizers, --set and --profile "
                           "(edit the experiment file instead)")
     exp = load(plan_file)
+    archived = sorted({e.label for e in exp.entries if e.archived})
+    if archived:
+        click.echo(f"{exp.path.name}: not re-run (archived: records of earlier code): {', '.join(archived)}", err=True)
     grouped: dict = {}  # one fit per (configuration, task, seed) serves every Q of the grid
     for e, t, q, s in exp.cells():
         plan(t, e.name, seed=s, budget=q, profile=e.profile, overrides=dict(e.overrides), device=exp.device,
