@@ -891,7 +891,8 @@ def _summary_protocol(df: pd.DataFrame, forms: list, raw: bool, spread: str, pap
     text = {"p100": "100th = the max", "p75": "75th", "p50": "50th = the median (linear interpolation)",
             "p25": "25th", "mean": "mean",
             "p50_tfp": "50th TFP-nearest = the median as Design-Bench's logger computes it (TensorFlow "
-                       "Probability's 'nearest': ascending index 63 of 128)"}
+                       "Probability's 'nearest': ascending index round-half-to-even((Q - 1) / 2), 63 of 128, "
+                       "127 of 256)"}
     spreads = {"std0": "population std (ddof = 0, as Design-Bench)", "std1": "sample std (ddof = 1)",
                "s.e.": "standard error (ddof = 1 std / √n)"}
     qs = df.groupby("task")["budget"].first()
