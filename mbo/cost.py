@@ -3,9 +3,9 @@
 Every long loop of the engine and of the optimizers (training steps, sampler steps, rounds) iterates
 through :func:`metered`. Normally that is just a progress bar. Inside :func:`estimating`, a metered
 loop runs only its first few items — one warm-up, for a loop with no metered loop inside it one
-more under a FLOP counter (torch's flop formulas: matmuls, convolutions), then timed items until
-``steps`` of them and ``min_seconds`` have passed — and books the items it skips at the measured
-time per item. Nested loops compose: an outer item's time includes the projected time of the inner
+more under a FLOP counter (torch's flop formulas: matmuls, convolutions; that item is slowed by the
+counter, so it is booked at the measured rate, not its own time), then timed items until ``steps``
+of them and ``min_seconds`` have passed — and books the items it skips at the measured time per item. Nested loops compose: an outer item's time includes the projected time of the inner
 loops it ran. A later entry of a loop
 already measured (same ``desc``) runs one item and reuses the measured rate.
 
@@ -112,7 +112,8 @@ def metered(iterable: Iterable, desc: str, total: int | None = None) -> Iterator
     meter = _Meter()
     est._stack.append(meter)
     known = est.loops.get(desc)
-    m = {"ran": 0, "timed": 0, "seconds": 0.0, "child_s": 0.0, "child_f": 0.0, "flops": None, "skipped": 0}
+    m = {"ran": 0, "timed": 0, "seconds": 0.0, "child_s": 0.0, "child_f": 0.0, "flops": None, "flops_s": None,
+         "skipped": 0}
     try:
         for item in iterable:
             phase = _phase(est, meter, known, m)
@@ -121,9 +122,11 @@ def metered(iterable: Iterable, desc: str, total: int | None = None) -> Iterator
                 break
             s0, f0 = meter.child_seconds, meter.child_flops
             if phase == "flops":
+                t0 = _now()
                 with _flop_counter() as counter:
                     yield item
                 m["flops"] = float(counter.total)
+                m["flops_s"] = _now() - t0  # slowed by the counter: booked back to the measured rate in _book
             else:
                 t0 = _now()
                 yield item
@@ -163,7 +166,9 @@ def _book(est: Estimate, meter: _Meter, known: LoopCost | None, m: dict, desc: s
         cost = est.loops[desc] = LoopCost(desc, total, per_s, per_f or None, leaf)
     per_f = cost.flops_per_item or 0.0
     own = per_f * m["ran"] if cost.leaf else 0.0
-    est.book(meter.child_seconds + m["skipped"] * cost.seconds_per_item,
+    # the FLOP-counted item ran slower than the others (every op through Python): count it at the measured rate
+    recount = cost.seconds_per_item - m["flops_s"] if m["flops_s"] is not None and m["timed"] else 0.0
+    est.book(meter.child_seconds + m["skipped"] * cost.seconds_per_item + recount,
              meter.child_flops + own + m["skipped"] * per_f)
 
 

@@ -43,6 +43,31 @@ def test_projection_equals_the_full_run(clock):
     assert not est.loops["epochs"].leaf
 
 
+def test_the_flop_counted_item_is_booked_at_the_measured_rate(clock, monkeypatch):
+    """The FLOP counter sends every op through Python: that item ran slower than the others, and
+    the projection must not carry its slowness (a loop of few long items, like BO rounds, did)."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def slow_counter():
+        clock.slow = 10.0
+        try:
+            yield type("Counter", (), {"total": 0})()
+        finally:
+            clock.slow = 1.0
+
+    clock.slow = 1.0
+    monkeypatch.setattr(cost, "_flop_counter", slow_counter)
+
+    def rounds():
+        for _ in metered(range(10), "rounds"):
+            clock.work(2.0 * clock.slow)
+
+    with estimating(steps=3, min_seconds=0.0) as est:
+        rounds()
+    assert clock.t + est.extra_seconds == pytest.approx(20.0)
+
+
 def test_outside_estimating_every_item_runs(clock):
     assert len(list(metered(range(50), "x"))) == 50
 
