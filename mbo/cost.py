@@ -94,13 +94,15 @@ def estimating(steps: int = 3, min_seconds: float = 0.5) -> Iterator[Estimate]:
         _ACTIVE = None
 
 
-def metered(iterable: Iterable, desc: str, total: int | None = None) -> Iterator[Any]:
+def metered(iterable: Iterable, desc: str, total: int | None = None, period: int = 1) -> Iterator[Any]:
     """Iterate a long loop: a progress bar normally, a few timed items under :func:`estimating`.
 
     Args:
         iterable: the loop's items.
         desc: the loop's name (progress bar and estimate table); loops of one name cost the same per item.
         total: number of items, when ``iterable`` has no ``len``.
+        period: the items cost the same on average over any ``period`` consecutive ones (an extra
+            update every ``period`` items, as MINs' generator step): the estimate times whole periods.
     """
     total = len(iterable) if total is None else total
     est = _ACTIVE
@@ -112,7 +114,7 @@ def metered(iterable: Iterable, desc: str, total: int | None = None) -> Iterator
     meter = _Meter()
     est._stack.append(meter)
     known = est.loops.get(desc)
-    m = {"ran": 0, "timed": 0, "seconds": 0.0, "child_s": 0.0, "child_f": 0.0, "flops": None, "flops_s": None,
+    m = {"period": max(int(period), 1), "ran": 0, "timed": 0, "seconds": 0.0, "child_s": 0.0, "child_f": 0.0, "flops": None, "flops_s": None,
          "skipped": 0}
     try:
         for item in iterable:
@@ -148,6 +150,8 @@ def _phase(est: Estimate, meter: _Meter, known: LoopCost | None, m: dict) -> str
         return "warm"
     if m["ran"] == 1 and not meter.has_child:
         return "flops"
+    if m["timed"] % m["period"]:
+        return "timed"
     if m["timed"] >= est.steps and (m["seconds"] >= est.min_seconds or m["timed"] >= 50 * est.steps):
         return "stop"
     return "timed"
