@@ -10,8 +10,8 @@ times the profile's step count, plus the rest of fit and propose run for real) a
 deviation from it. The estimate and its reference run back to back, so they see the same load.
 
     OMP_NUM_THREADS=1 python benchmarks/estimate_table.py --task tfbind8 --measure \\
-        --optimizers coms,coms-stochastic,coms-decoupled,reinforce,cbas,autofocused-cbas,grad-ascent-min,\\
-grad-ascent-mean,mins,bo-qei > results/engine/estimate_paper_cost.txt
+        --optimizers coms,coms-stochastic,coms-decoupled,reinforce,cbas,autofocused-cbas,grad-ascent,\\
+grad-ascent-min,grad-ascent-mean,mins,bo-qei > results/engine/estimate_paper_cost.txt
 """
 from __future__ import annotations
 
