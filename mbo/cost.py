@@ -5,9 +5,10 @@ through :func:`metered`. Normally that is just a progress bar. Inside :func:`est
 loop runs only its first few items — one warm-up, for a loop with no metered loop inside it one
 more under a FLOP counter (torch's flop formulas: matmuls, convolutions; that item is slowed by the
 counter, so it is booked at the measured rate, not its own time), then timed items until ``steps``
-of them and ``min_seconds`` have passed — and books the items it skips at the measured time per item. Nested loops compose: an outer item's time includes the projected time of the inner
-loops it ran. A later entry of a loop
-already measured (same ``desc``) runs one item and reuses the measured rate.
+of them and ``min_seconds`` have passed (whole periods, for a loop given ``period``) — and books the
+items it skips at the measured time per item. Nested loops compose: an outer item's time includes
+the projected time of the inner loops it ran. A later entry of a loop already measured (same
+``desc``) runs one item and reuses the measured rate.
 
 So the projected time of a phase is its wall time under :func:`estimating` plus the booked time
 of the skipped items; no optimizer declares its step counts. A new optimizer supports
@@ -114,8 +115,8 @@ def metered(iterable: Iterable, desc: str, total: int | None = None, period: int
     meter = _Meter()
     est._stack.append(meter)
     known = est.loops.get(desc)
-    m = {"period": max(int(period), 1), "ran": 0, "timed": 0, "seconds": 0.0, "child_s": 0.0, "child_f": 0.0, "flops": None, "flops_s": None,
-         "skipped": 0}
+    m = {"period": max(int(period), 1), "ran": 0, "timed": 0, "seconds": 0.0, "child_s": 0.0, "child_f": 0.0,
+         "flops": None, "flops_s": None, "skipped": 0}
     try:
         for item in iterable:
             phase = _phase(est, meter, known, m)
