@@ -3,11 +3,12 @@
 Every long loop of the engine and of the optimizers (training steps, sampler steps, rounds) iterates
 through :func:`metered`. Normally that is just a progress bar. Inside :func:`estimating`, a metered
 loop runs only its first few items — one warm-up, for a loop with no metered loop inside it one
-more under a FLOP counter (torch's flop formulas: matmuls, convolutions), then timed items until
-``steps`` of them and ``min_seconds`` have passed — and books the items it skips at the measured
-time per item. Nested loops compose: an outer item's time includes the projected time of the inner
-loops it ran. A later entry of a loop
-already measured (same ``desc``) runs one item and reuses the measured rate.
+more under a FLOP counter (torch's flop formulas: matmuls, convolutions; that item is slowed by the
+counter, so it is booked at the measured rate, not its own time), then timed items until ``steps``
+of them and ``min_seconds`` have passed (whole periods, for a loop given ``period``) — and books the
+items it skips at the measured time per item. Nested loops compose: an outer item's time includes
+the projected time of the inner loops it ran. A later entry of a loop already measured (same
+``desc``) runs one item and reuses the measured rate.
 
 So the projected time of a phase is its wall time under :func:`estimating` plus the booked time
 of the skipped items; no optimizer declares its step counts. A new optimizer supports
@@ -94,13 +95,15 @@ def estimating(steps: int = 3, min_seconds: float = 0.5) -> Iterator[Estimate]:
         _ACTIVE = None
 
 
-def metered(iterable: Iterable, desc: str, total: int | None = None) -> Iterator[Any]:
+def metered(iterable: Iterable, desc: str, total: int | None = None, period: int = 1) -> Iterator[Any]:
     """Iterate a long loop: a progress bar normally, a few timed items under :func:`estimating`.
 
     Args:
         iterable: the loop's items.
         desc: the loop's name (progress bar and estimate table); loops of one name cost the same per item.
         total: number of items, when ``iterable`` has no ``len``.
+        period: the items cost the same on average over any ``period`` consecutive ones (an extra
+            update every ``period`` items, as MINs' generator step): the estimate times whole periods.
     """
     total = len(iterable) if total is None else total
     est = _ACTIVE
@@ -112,7 +115,8 @@ def metered(iterable: Iterable, desc: str, total: int | None = None) -> Iterator
     meter = _Meter()
     est._stack.append(meter)
     known = est.loops.get(desc)
-    m = {"ran": 0, "timed": 0, "seconds": 0.0, "child_s": 0.0, "child_f": 0.0, "flops": None, "skipped": 0}
+    m = {"period": max(int(period), 1), "ran": 0, "timed": 0, "seconds": 0.0, "child_s": 0.0, "child_f": 0.0,
+         "flops": None, "flops_s": None, "skipped": 0}
     try:
         for item in iterable:
             phase = _phase(est, meter, known, m)
@@ -121,9 +125,11 @@ def metered(iterable: Iterable, desc: str, total: int | None = None) -> Iterator
                 break
             s0, f0 = meter.child_seconds, meter.child_flops
             if phase == "flops":
+                t0 = _now()
                 with _flop_counter() as counter:
                     yield item
                 m["flops"] = float(counter.total)
+                m["flops_s"] = _now() - t0  # slowed by the counter: booked back to the measured rate in _book
             else:
                 t0 = _now()
                 yield item
@@ -145,6 +151,8 @@ def _phase(est: Estimate, meter: _Meter, known: LoopCost | None, m: dict) -> str
         return "warm"
     if m["ran"] == 1 and not meter.has_child:
         return "flops"
+    if m["timed"] % m["period"]:
+        return "timed"
     if m["timed"] >= est.steps and (m["seconds"] >= est.min_seconds or m["timed"] >= 50 * est.steps):
         return "stop"
     return "timed"
@@ -163,7 +171,9 @@ def _book(est: Estimate, meter: _Meter, known: LoopCost | None, m: dict, desc: s
         cost = est.loops[desc] = LoopCost(desc, total, per_s, per_f or None, leaf)
     per_f = cost.flops_per_item or 0.0
     own = per_f * m["ran"] if cost.leaf else 0.0
-    est.book(meter.child_seconds + m["skipped"] * cost.seconds_per_item,
+    # the FLOP-counted item ran slower than the others (every op through Python): count it at the measured rate
+    recount = cost.seconds_per_item - m["flops_s"] if m["flops_s"] is not None and m["timed"] else 0.0
+    est.book(meter.child_seconds + m["skipped"] * cost.seconds_per_item + recount,
              meter.child_flops + own + m["skipped"] * per_f)
 
 

@@ -583,7 +583,7 @@ class MINs(Optimizer):
         G.train()
         D.train()
         minibatch_loop(len(rows), step, epochs=cfg.epochs, batch_size=cfg.batch_size, generator=gen,
-                       shuffle=False, device=self.device, desc="mins",
+                       shuffle=False, device=self.device, desc="mins", period=cfg.critic_frequency,
                        state={"generator": G, "critic": D, "g_opt": g_opt, "d_opt": d_opt})
         G.eval()
 

@@ -43,6 +43,49 @@ def test_projection_equals_the_full_run(clock):
     assert not est.loops["epochs"].leaf
 
 
+def test_the_flop_counted_item_is_booked_at_the_measured_rate(clock, monkeypatch):
+    """The FLOP counter sends every op through Python: that item ran slower than the others, and
+    the projection must not carry its slowness (a loop of few long items, like BO rounds, did)."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def slow_counter():
+        clock.slow = 10.0
+        try:
+            yield type("Counter", (), {"total": 0})()
+        finally:
+            clock.slow = 1.0
+
+    clock.slow = 1.0
+    monkeypatch.setattr(cost, "_flop_counter", slow_counter)
+
+    def rounds():
+        for _ in metered(range(10), "rounds"):
+            clock.work(2.0 * clock.slow)
+
+    with estimating(steps=3, min_seconds=0.0) as est:
+        rounds()
+    assert clock.t + est.extra_seconds == pytest.approx(20.0)
+
+
+def test_a_periodic_update_is_timed_in_its_share(clock):
+    """MINs updates its generator every 10th critic step: timing items 2-4 missed it."""
+    from mbo.nn.surrogate import minibatch_loop
+
+    def fit():
+        def step(idx, epoch, batch):
+            clock.work(0.2 + (0.1 if batch % 10 == 0 else 0.0))
+            return 0.0
+        minibatch_loop(128 * 100, step, epochs=20, batch_size=128, desc="gan", period=10)
+
+    fit()
+    full, clock.t = clock.t, 0.0
+    with estimating(steps=3, min_seconds=0.5) as est:
+        fit()
+    assert est.loops["gan"].seconds_per_item == pytest.approx(0.21)
+    assert clock.t + est.extra_seconds == pytest.approx(full, rel=1e-3)  # (the first period had its update too)
+
+
 def test_outside_estimating_every_item_runs(clock):
     assert len(list(metered(range(50), "x"))) == 50
 

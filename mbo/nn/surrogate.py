@@ -15,7 +15,7 @@ from mbo.cost import metered
 def minibatch_loop(n: int, step: Callable[[torch.Tensor, int, int], float], *, epochs: int,
                    batch_size: int, generator: torch.Generator | None = None, shuffle: bool = True,
                    device: torch.device | str = "cpu", desc: str = "train",
-                   state: Mapping[str, Any] | None = None) -> list[float]:
+                   state: Mapping[str, Any] | None = None, period: int = 1) -> list[float]:
     """The one minibatch loop every trainer shares: per epoch, (re)shuffle the ``n`` rows and call
     ``step(idx, epoch, batch_index)`` on each batch (the last partial batch kept). The steps are one
     :func:`mbo.cost.metered` loop, so ``--estimate`` times a few of them.
@@ -37,6 +37,7 @@ def minibatch_loop(n: int, step: Callable[[torch.Tensor, int, int], float], *, e
         desc: progress-bar label (and the checkpoint stage's name).
         state: everything else ``step`` mutates, by name (model, optimizer, other generators it
             draws from, accumulators), as :func:`mbo.checkpoint.stage` takes it.
+        period: ``step`` does extra work every ``period`` batches (see :func:`mbo.cost.metered`).
 
     Returns:
         The mean loss of each epoch (batch means weighted by batch size).
@@ -55,7 +56,8 @@ def minibatch_loop(n: int, step: Callable[[torch.Tensor, int, int], float], *, e
                  for b in range(batch0 if epoch == epoch0 else 0, num_batches))
         total, seen, first = 0.0, 0, True
         # one metered loop over the steps: cut short under mbo.cost.estimating (--estimate)
-        for epoch, b in metered(steps, desc, total=(epochs - epoch0) * num_batches - batch0):
+        for epoch, b in metered(steps, desc, total=(epochs - epoch0) * num_batches - batch0,
+                                period=period):
             if first and b:  # resumed part-way through this epoch
                 perm, total, seen = ck.extra["perm"].to(device), ck.extra["total"], starts[b]
             elif b == 0:
