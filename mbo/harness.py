@@ -355,11 +355,11 @@ def _run(specs: list[RunSpec], context: RunContext) -> list[dict[str, Any]]:
         task.check_oracle()  # fail before training when the oracle cannot score
         data = task.offline_data(spec.seed) if task.seeded_data else task.offline_data()
         best = float(np.max(data.y))
-        for rec in recs:
-            rec["data_subset"] = task.data_rows(spec.seed)  # which rows, where the task subsamples
-            rec["dataset_best"] = {"raw": best, "normalized": float(task.normalize(best))}
-            rec["dataset_size"] = len(data)
-            rec["normalization"] = {"y_min": float(task.y_min), "y_max": float(task.y_max)}
+        facts = {"data_subset": task.data_rows(spec.seed),  # which rows, where the task subsamples
+                 "dataset_best": {"raw": best, "normalized": float(task.normalize(best))},
+                 "dataset_size": len(data), "normalization": {"y_min": float(task.y_min), "y_max": float(task.y_max)}}
+        for rec in recs:  # the same data facts for every Q of one fit, computed once
+            rec.update(facts)
         budget = spec.budget if len(specs) == 1 else tuple(s.budget for s in specs)
         args = (spec.optimizer_cls, spec.config, spec.seed, spec.device, data, budget, context)
         if context.in_process:
