@@ -7,8 +7,10 @@ run's own checkpoint folder. Inside it, every training loop is a *stage*: the lo
 and reports each consistent point it reaches. A stage is written to
 ``<folder>/<index>-<desc>.pt`` when ``interval_s`` has passed since the last write, and at the
 next consistent point after SIGTERM, SIGINT (and the preemption signal of a submitit job), after
-which the signal takes its usual course. The global torch, NumPy and Python RNG states travel
-with every file.
+which the signal takes its usual course. Behind the oracle boundary the fit runs in a child
+process: the parent relays those signals to it as SIGTERM (:mod:`mbo.isolation`), waits for the
+checkpoint, then lets the signal take its course. The global torch, NumPy and Python RNG states
+travel with every file.
 
 Stages are keyed by the order in which a fit opens them (``000-surrogate``, ``001-ddom``, ...):
 a fit is deterministic for its seed, so a resumed fit opens the same stages in the same order.
@@ -77,9 +79,10 @@ def discard(root_dir: str | os.PathLike, run_id: str, keep: str | None = None) -
 class Session:
     """The checkpoint state of one run in this process; see :func:`session`."""
 
-    def __init__(self, directory: Path, interval_s: float) -> None:
+    def __init__(self, directory: Path, interval_s: float, relayed: bool = False) -> None:
         self.directory = directory
         self.interval_s = interval_s
+        self.relayed = relayed
         self.last_save = time.monotonic()
         self.next_index = 0
         self.active: Stage | None = None
@@ -92,7 +95,7 @@ class Session:
     def _install(self) -> None:
         if threading.current_thread() is not threading.main_thread():
             return
-        for sig in _signals():
+        for sig in stop_signals():
             self._previous[sig] = signal.signal(sig, self._on_signal)
 
     def _uninstall(self) -> None:
@@ -104,6 +107,8 @@ class Session:
         if self.active is not None and self.pending is None:
             self.pending = signum  # written at the loop's next consistent point, then delivered
             return
+        if self.pending is not None and self.relayed:
+            return  # the same stop, sent to us and relayed by the parent; the parent escalates (SIGKILL)
         self._deliver(signum)  # outside a loop, or a second signal: no waiting
 
     def _deliver(self, signum: int) -> None:
@@ -120,10 +125,19 @@ class Session:
         return self.pending is not None or time.monotonic() - self.last_save >= self.interval_s
 
 
-def _signals() -> list[int]:
-    sigs = [signal.SIGINT, signal.SIGTERM]
-    preempt = getattr(signal, "SIG" + os.environ.get("SUBMITIT_PREEMPT_SIGNAL", "USR2"), None)
-    if preempt is not None and callable(signal.getsignal(preempt)):  # a submitit job asked for notice
+def preemption_signal() -> int | None:
+    """The signal a submitit job gets before Slurm preempts it (``$SUBMITIT_PREEMPT_SIGNAL``, default USR2)."""
+    return getattr(signal, "SIG" + os.environ.get("SUBMITIT_PREEMPT_SIGNAL", "USR2"), None)
+
+
+def stop_signals() -> list[int]:
+    """The signals that ask a run to stop: SIGTERM, SIGINT unless this process ignores it, and the
+    preemption signal when something (a submitit job) handles it."""
+    sigs = [signal.SIGTERM]
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        sigs.insert(0, signal.SIGINT)
+    preempt = preemption_signal()
+    if preempt is not None and callable(signal.getsignal(preempt)):
         sigs.append(preempt)
     return sigs
 
@@ -137,13 +151,17 @@ def current() -> Session | None:
 
 
 @contextlib.contextmanager
-def session(directory: str | os.PathLike | None, interval_s: float = DEFAULT_INTERVAL_S) -> Iterator[Session | None]:
+def session(directory: str | os.PathLike | None, interval_s: float = DEFAULT_INTERVAL_S,
+            relayed: bool = False) -> Iterator[Session | None]:
     """Checkpoint every training loop run inside the block into ``directory``.
 
     Args:
         directory: this run's own folder (:func:`run_directory`); created on the first write.
             ``None``: no checkpoints (the block runs as if this were absent).
         interval_s: seconds of wall clock between writes; ``0`` writes at every consistent point.
+        relayed: this process is a run's child, whose parent relays its stop signals as SIGTERM and
+            kills it on a second one: a signal repeated while one is pending is then the same stop
+            (a whole process group signalled, and the parent's relay), not a demand to stop at once.
 
     The folder is removed when the block ends without an exception (a finished run keeps no
     checkpoints); after an exception or a signal it stays, for the next attempt to resume from.
@@ -158,7 +176,7 @@ def session(directory: str | os.PathLike | None, interval_s: float = DEFAULT_INT
         raise CheckpointError("checkpoint sessions do not nest: one run per process at a time")
     if interval_s < 0:
         raise CheckpointError(f"the checkpoint interval must be ≥ 0 seconds, got {interval_s}")
-    ses = Session(Path(directory), float(interval_s))
+    ses = Session(Path(directory), float(interval_s), relayed)
     _SESSION = ses
     ses._install()
     try:

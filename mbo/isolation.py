@@ -17,6 +17,7 @@ an oracle formula or fetch public data from the network. See ARCHITECTURE.md.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.util
 import os
@@ -26,11 +27,13 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mbo import checkpoint
 from mbo.core import ORACLE_RULE, OfflineData, sealed_oracle
 from mbo.errors import ConfigError, MBOError, OptimizerProcessLost, OracleAccessError
 
@@ -89,7 +92,6 @@ def optimizer_side(optimizer_cls: type, config: Any, seed: int, device: str, dat
 
     import torch
 
-    from mbo import checkpoint
     from mbo.nn.device import autocast, resolve_device, seed_everything
 
     budgets = (budget,) if isinstance(budget, (int, np.integer)) else tuple(budget)
@@ -98,7 +100,8 @@ def optimizer_side(optimizer_cls: type, config: Any, seed: int, device: str, dat
     with sealed_oracle("__init__"):
         opt = optimizer_cls(config=config, seed=seed, device=dev)
     out = []
-    with checkpoint.session(context.checkpoint_dir, context.checkpoint_every) as ck:  # resumes an interrupted fit
+    with checkpoint.session(context.checkpoint_dir, context.checkpoint_every,  # resumes an interrupted fit
+                            relayed=not context.in_process) as ck:
         t = time.perf_counter()
         with sealed_oracle("fit"), autocast(dev, context.precision):
             opt.fit(data)
@@ -299,7 +302,8 @@ def install_audit_hook(guard: _Guard, violations: list[str]) -> None:
 
 
 def run_in_child(optimizer_cls: type, config: Any, seed: int, device: str, data: OfflineData,
-                 budget: int | tuple[int, ...], context: RunContext, guard: _Guard) -> dict[str, Any] | list[dict[str, Any]]:
+                 budget: int | tuple[int, ...], context: RunContext,
+                 guard: _Guard) -> dict[str, Any] | list[dict[str, Any]]:
     """:func:`optimizer_side` in a child process with the audit hook of ``guard``; same return value.
 
     Raises:
@@ -308,11 +312,11 @@ def run_in_child(optimizer_cls: type, config: Any, seed: int, device: str, data:
         ConfigError: ``optimizer_cls`` cannot be imported by another process.
     """
     import torch
-    from multiprocessing.connection import wait
 
     request = _Request(class_reference(optimizer_cls), pickle.dumps(config), seed, device, data, budget, context, guard,
                        context.threads or torch.get_num_threads(), os.getcwd(), dict(os.environ), list(sys.path))
     ctx = _mp_context()
+    _start_fork_server(ctx)
     result_r, result_w = ctx.Pipe(duplex=False)
     alive_r, alive_w = ctx.Pipe(duplex=False)  # the child exits when this process is gone (EOF)
     proc = ctx.Process(target=_child_main, args=(request, result_w, alive_r), daemon=True,
@@ -320,23 +324,37 @@ def run_in_child(optimizer_cls: type, config: Any, seed: int, device: str, data:
     proc.start()
     result_w.close()
     alive_r.close()
+    with _Relay(proc), _cleanup(proc, alive_w, result_r):
+        status, payload = _wait(proc, result_r)
+    if status != "ok":
+        raise ChildFailure(*payload)
+    return payload
+
+
+def _wait(proc, result_r) -> tuple[str, Any]:
+    from multiprocessing.connection import wait
+
+    while True:
+        ready = wait([result_r, proc.sentinel])
+        if result_r in ready or result_r.poll():
+            try:
+                return result_r.recv()
+            except EOFError:  # died; the sentinel says how
+                pass
+        if proc.sentinel in ready:
+            proc.join(timeout=5)
+            code = proc.exitcode
+            how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+            raise OptimizerProcessLost(
+                f"the optimizer's process died ({how}; signal 9 is often the out-of-memory killer) before "
+                "returning its candidates; nothing was recorded. Re-run it; with --in-process a crash shows "
+                "its native traceback")
+
+
+@contextlib.contextmanager
+def _cleanup(proc, alive_w, result_r) -> Iterator[None]:
     try:
-        while True:
-            ready = wait([result_r, proc.sentinel])
-            if result_r in ready or result_r.poll():
-                try:
-                    status, payload = result_r.recv()
-                    break
-                except EOFError:  # died; the sentinel says how
-                    pass
-            if proc.sentinel in ready:
-                proc.join(timeout=5)
-                code = proc.exitcode
-                how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-                raise OptimizerProcessLost(
-                    f"the optimizer's process died ({how}; signal 9 is often the out-of-memory killer) before "
-                    "returning its candidates; nothing was recorded. Re-run it; with --in-process a crash shows "
-                    "its native traceback")
+        yield
     finally:
         alive_w.close()
         if proc.is_alive():
@@ -346,11 +364,61 @@ def run_in_child(optimizer_cls: type, config: Any, seed: int, device: str, data:
                 proc.kill()
         proc.join()
         result_r.close()
-    if status != "ok":
-        raise ChildFailure(*payload)
-    return payload
 
 
+class _Relay:
+    """While the parent waits for its child: the first stop signal (SIGINT, SIGTERM, a submitit job's
+    preemption signal) is relayed to the child as SIGTERM, which writes a checkpoint at its training
+    loop's next consistent point and exits; a second one kills the child. Once the child is gone the
+    first signal takes its usual course here (KeyboardInterrupt, exit, submitit's requeue)."""
+
+    def __init__(self, proc) -> None:
+        self.proc = proc
+        self.received: int | None = None
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _Relay:
+        if threading.current_thread() is threading.main_thread():
+            for sig in checkpoint.stop_signals():
+                self.previous[sig] = signal.signal(sig, self._on_signal)
+        return self
+
+    def _on_signal(self, signum: int, frame) -> None:
+        if self.received is None:
+            self.received = signum
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.proc.pid, signal.SIGTERM)
+        else:
+            self.proc.kill()
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+        if self.received is not None:
+            signal.raise_signal(self.received)
+
+
+def _start_fork_server(ctx) -> None:
+    """Start the fork server (if not running) with the stop signals blocked, so that it never gets them.
+
+    A child's exit status reaches the parent through the fork server, so it must outlive the
+    parent's wait for a checkpoint after a signal sent to the whole process group or job (Ctrl-C,
+    ``kill -- -PGID``, Slurm). It still exits by itself when the parent goes; its children unblock
+    the signals (:func:`_child_main`). Signals sent meanwhile reach the parent once unblocked.
+    """
+    if ctx.get_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver, resource_tracker
+
+    resource_tracker.ensure_running()  # first: starting it unblocks SIGINT and SIGTERM (it blocks them for itself)
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+_STOP_SIGNALS = {s for s in (signal.SIGINT, signal.SIGTERM, checkpoint.preemption_signal()) if s is not None}
 _CONTEXT = None
 
 
@@ -387,7 +455,10 @@ def _exit_with_parent(alive) -> None:
 
 def _child_main(request: _Request, result, alive) -> None:
     """The child: take the parent's view of the world, install the guard, run the optimizer, send back."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops us
+    # Ctrl-C and a Slurm preemption notice are the parent's to handle: it relays them as SIGTERM (_Relay)
+    for sig in _STOP_SIGNALS - {signal.SIGTERM}:
+        signal.signal(sig, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # blocked in the fork server
     threading.Thread(target=_exit_with_parent, args=(alive,), daemon=True).start()
     os.chdir(request.cwd)
     os.environ.clear()

@@ -77,6 +77,42 @@ class Slow(_Base):
         return self.data_.space.sample(n, np.random.default_rng(self.seed))
 
 
+class Steps(_Base):
+    """A checkpointed loop of slow steps whose candidates depend on every step (to stop it mid-fit).
+
+    After each step it writes its position to ``marker``.
+    """
+
+    name = "steps"
+
+    @dataclass
+    class Config:
+        steps: int = 60
+        sleep: float = 0.05
+        marker: str = ""
+
+    def fit(self, data):
+        import torch
+
+        from mbo import checkpoint
+
+        self.data_ = data
+        self.acc_ = torch.zeros(data.space.dim, dtype=torch.float64)
+        gen = torch.Generator().manual_seed(self.seed)
+        for i in checkpoint.epochs(self.config.steps, desc="steps", state={"acc": self.acc_, "gen": gen},
+                                   unit="step"):
+            self.acc_ += torch.rand(data.space.dim, generator=gen, dtype=torch.float64)
+            time.sleep(self.config.sleep)
+            if self.config.marker:
+                Path(self.config.marker).write_text(str(i + 1))
+
+    def propose(self, n):
+        lo, hi = np.asarray(self.data_.space.lower), np.asarray(self.data_.space.upper)
+        x = self.data_.space.sample(n, np.random.default_rng(self.seed))
+        x[0] = lo + (hi - lo) * self.acc_.numpy() / self.config.steps
+        return x
+
+
 class DiesOnce(_Base):
     """Kills its own process (like the out-of-memory killer) in its first ``deaths`` attempts.
 

@@ -8,13 +8,14 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
 import torch
 
 from mbo import checkpoint
-from mbo.harness import execute, optimizer_class, plan, run_spec
+from mbo.harness import execute, optimizer_class, plan, run, run_spec
 from mbo.isolation import RunContext
 from mbo.nn.surrogate import fit_regressor
 from mbo.registry import names
@@ -327,3 +328,60 @@ def test_cli_run_resumes_and_says_so(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     assert "resuming ensemble from epoch 0 of 10, batch 5" in res.output
     assert not any((tmp_path / "ck").rglob("*.pt"))
+
+
+_STOPPED = textwrap.dedent("""
+    import os, signal, sys
+    import mbo
+    if sys.argv[3] == "submitit":  # what submitit's handler does on Slurm's notice: requeue, exit
+        signal.signal(signal.SIGUSR2, lambda *a: (print("REQUEUED", flush=True), os._exit(3)))
+    rec = mbo.run("tests/conftest.py:TinyContinuous", "tests/faulty.py:Steps", seed=0, budget=4, device="cpu",
+                  overrides={{"marker": sys.argv[2]}}, results_dir=sys.argv[1], checkpoint_every=1e9)
+    print("CANDS", rec["status"], rec["candidates"])
+""")
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="POSIX signals")
+@pytest.mark.parametrize("how", ["SIGTERM to the run", "SIGTERM to its process group", "Ctrl-C",
+                                 "Slurm's notice (USR2) to a submitit job's processes"])
+def test_a_run_stopped_by_a_signal_behind_the_oracle_boundary_checkpoints_then_resumes(how, tmp_path):
+    """The fit runs in a child process (the default): the run's own process relays the signal, the
+    child writes a checkpoint at its loop's next step and exits, and a re-run resumes from it.
+    Regression: the child exited with its parent before writing anything (on all three)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "MBO_QUIET": "1", "OMP_NUM_THREADS": "1"}
+    env.pop("MBO_CHECKPOINT_DIR", None)
+    marker, results = tmp_path / "marker", tmp_path / "res"
+    submitit = how.startswith("Slurm")
+    argv = [sys.executable, "-c", _STOPPED.format(), str(results), str(marker), "submitit" if submitit else "-"]
+
+    proc = subprocess.Popen(argv, cwd=root, env=env, start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 60
+    while time.time() < deadline and not (marker.exists() and marker.read_text() and int(marker.read_text()) >= 5):
+        time.sleep(0.02)
+    at = int(marker.read_text())
+    if how == "SIGTERM to the run":
+        proc.send_signal(signal.SIGTERM)
+    else:
+        os.killpg(proc.pid, signal.SIGUSR2 if submitit else signal.SIGINT if how == "Ctrl-C" else signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == (3 if submitit else -signal.SIGINT if how == "Ctrl-C" else -signal.SIGTERM), err
+    assert ("REQUEUED" in out) == submitit
+    files = list((results / "checkpoints").rglob("*.pt"))
+    assert files, f"no checkpoint was written on {how}: {err}"
+    position = torch.load(files[0], weights_only=False)["position"]
+    assert at <= position < 60, (at, position)
+    assert not list(results.rglob("*.json")), "a stopped run stores no record"
+    if how != "SIGTERM to its process group":
+        return  # resuming is the same for all three
+
+    resumed = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming steps from step {position} of 60" in resumed.stderr
+    cands = [line for line in resumed.stdout.splitlines() if line.startswith("CANDS")]
+    ref = run("tests/conftest.py:TinyContinuous", "tests/faulty.py:Steps", seed=0, budget=4, device="cpu",
+              overrides={"sleep": 0.0}, results_dir=tmp_path / "ref", in_process=True)
+    assert cands == [f"CANDS ok {ref['candidates']}"]
+    assert not any((results / "checkpoints").rglob("*.pt"))
