@@ -83,7 +83,8 @@ class Session:
         self.directory = directory
         self.interval_s = interval_s
         self.relayed = relayed
-        self.last_save = time.monotonic()
+        self.last_save = self.started = time.monotonic()
+        self.before = 0.0  # seconds the earlier attempts had run when they wrote the newest checkpoint restored
         self.next_index = 0
         self.active: Stage | None = None
         self.pending: int | None = None
@@ -238,6 +239,7 @@ class Stage:
         ses = self.session
         blob = {"version": FORMAT_VERSION, "desc": self.desc, "total": self.total, "position": position,
                 "extra": dict(extra or {}), "rng": rng_state(),
+                "elapsed_s": ses.before + time.monotonic() - ses.started,
                 "state": {key: _snapshot(obj) for key, obj in self.state.items()},
                 "torch_threads": torch.get_num_threads()}
         ses.directory.mkdir(parents=True, exist_ok=True)
@@ -267,6 +269,7 @@ class Stage:
         for key, obj in self.state.items():
             _load(obj, blob["state"][key])
         set_rng_state(blob["rng"])
+        self.session.before = max(self.session.before, blob.get("elapsed_s", 0.0))
         self.position, self.extra = blob["position"], blob["extra"]
         done, batch = (self.position[0], self.position[1]) if isinstance(self.position, (tuple, list)) else (
             self.position, 0)

@@ -392,7 +392,7 @@ def _score(rec: dict[str, Any], spec: RunSpec, side: dict[str, Any], data: Any) 
     task = spec.task
     rec["timings"].update(side["timings"])
     rec["device"], rec["torch_threads"] = side["device"], side["torch_threads"]
-    if side["resumed"]:  # the timings then cover only the part run after resuming
+    if side["resumed"]:  # timings.fit is then the part after resuming; timings.before_resume the earlier attempts
         rec["resumed"] = side["resumed"]
     cands, clipped = task.space.check(side["candidates"], n=spec.budget)  # the parent's own gate
     clipped += side["num_clipped"]

@@ -116,6 +116,8 @@ def optimizer_side(optimizer_cls: type, config: Any, seed: int, device: str, dat
             with sealed_oracle("propose"), autocast(dev, context.precision):
                 cands = opt.propose(q)
             timings = {"fit": fit_s, "propose": time.perf_counter() - t}
+            if ck is not None and ck.resumed:
+                timings["before_resume"] = ck.before
             cands, clipped = data.space.check(cands, n=q)
             with sealed_oracle("diagnostics"):
                 diag = jsonable(opt.diagnostics() or {})

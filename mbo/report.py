@@ -59,7 +59,9 @@ def load_records(results_dir: str | Path | None = None, include_failed: bool = F
     overrides, data_version, p100 … p25, mean, p50_tfp_nearest`` (normalized; the last computed from
     the stored scores where a record predates it), ``raw_p100 … raw_mean, raw_p50_tfp_nearest``, ``dbest``,
     ``dbest_raw``, ``diag_novelty, diag_diversity, diag_distinct, diag_clipped`` (NaN where a record
-    has no diagnostics), ``time_fit, time_propose, time_total``, ``num_clipped``, ``path``, and
+    has no diagnostics), ``time_fit, time_propose, time_total`` (a resumed run's fit and total include
+    its earlier attempts'), ``resumed``, ``time_partial`` (resumed, but its record has only the time after resuming),
+    ``num_clipped``, ``path``, and
     ``newest_failed``: a later attempt of that run failed (kept beside it as ``.failed.json``).
     ``df.attrs["failed"]`` lists ``(task, label)`` of every failed run, which leaderboards ignore.
     With ``check_code`` it warns (:func:`warn_mixed_code`) about labels whose runs come from different code;
@@ -126,8 +128,15 @@ def _row(rec: dict) -> dict:
     for key in DIAGNOSTICS:
         val = diag.get(key)
         row[f"diag_{key}"] = float(val) if isinstance(val, (int, float)) and not isinstance(val, bool) else np.nan
-    for key, val in (rec.get("timings") or {}).items():
+    timings = rec.get("timings") or {}
+    for key, val in timings.items():
         row[f"time_{key}"] = val
+    earlier = timings.get("before_resume")
+    for key in ("fit", "total"):  # a resumed run's time includes its earlier attempts'
+        if earlier is not None and row.get(f"time_{key}") is not None:
+            row[f"time_{key}"] += earlier
+    row["resumed"] = bool(rec.get("resumed"))
+    row["time_partial"] = row["resumed"] and earlier is None  # made before that was recorded
     row["path"] = rec.get("_path")
     return row
 
@@ -809,6 +818,7 @@ def summary(df: pd.DataFrame, columns: list[str], order: list[str] | None = None
     ordered += sorted(labels_seen - set(ordered))
     variant_of = {t: getattr(load_class("task", t), "variant_of", None) for t in tasks}
     variants_shown: set[tuple[str, str]] = set()
+    partial_times = False
     rows, index, seed_sets = [], [], set()
     for task in tasks:
         base = variant_of[task] or task
@@ -844,6 +854,9 @@ def summary(df: pd.DataFrame, columns: list[str], order: list[str] | None = None
                     v = g[col].to_numpy(float) if col in g else np.array([np.nan])
                     m = np.nanmean(v) if np.isfinite(v).any() else np.nan
                     row[spec] = "–" if np.isnan(m) else (f"{m:.0f}" if m >= 10 else f"{m:.1f}")
+                    if not np.isnan(m) and arg in ("fit", "total") and g.get("time_partial", pd.Series()).any():
+                        row[spec] = "≥ " + row[spec]
+                        partial_times = True
                 else:  # config / diag: read from the records themselves
                     recs = recs or [_record_json(p) for p in g["path"]]
                     if form == "config":
@@ -877,7 +890,11 @@ def summary(df: pd.DataFrame, columns: list[str], order: list[str] | None = None
     out.attrs["columns"] = {spec: text for spec, text in (
         (spec, {"diag": f"diagnostics.{arg} of each record, mean over seeds (– where the records lack it)",
                 "time": f"timings.{arg} of each record in seconds, mean over seeds, on the machine each record "
-                        "names (shared CPUs: indicative only)",
+                        "names (shared CPUs: indicative only)" + (
+                            "; a resumed run's includes its earlier attempts' up to their last checkpoint" + (
+                                " (≥: a run resumed before records kept that counts only the part after "
+                                "resuming)" if partial_times else "")
+                            if arg in ("fit", "total") and df.get("resumed", pd.Series()).any() else ""),
                 "config": f"the config value {arg} the runs used"}.get(form)) for spec, form, arg in forms) if text}
     return out
 

@@ -192,6 +192,29 @@ def test_resumed_run_gives_the_same_candidates(name, tmp_path, monkeypatch):
     assert not folder.exists()
 
 
+def test_a_resumed_runs_record_counts_the_fit_time_of_its_earlier_attempts(tmp_path, monkeypatch):
+    """timings.fit is the attempt that finished; timings.before_resume what the earlier attempts had run
+    when they wrote the checkpoint it resumed from (reports add the two)."""
+    from mbo.report import load_records
+
+    spec = plan(TinyContinuous(), "tests/faulty.py:Steps", seed=0, budget=4, device="cpu",
+                overrides={"steps": 10, "sleep": 0.05})
+    context = RunContext(in_process=True, checkpoint_dir=str(tmp_path / "ck"), checkpoint_every=0)
+    with monkeypatch.context() as m:
+        _stop_after(m, 6)  # after step 6 of 10: ≥ 0.3 s run
+        with pytest.raises(_Stop):
+            run_spec(spec, context)
+    rec = run_spec(spec, context)
+    assert rec["resumed"] and 0.3 <= rec["timings"]["before_resume"] < 3.0
+    assert 0.2 <= rec["timings"]["fit"] < rec["timings"]["before_resume"] + 2.0  # steps 7-10 only
+    from mbo.harness import save
+
+    save(rec, tmp_path / "results")
+    row = load_records(tmp_path / "results", check_code=False).iloc[0]
+    assert row["time_fit"] == pytest.approx(rec["timings"]["fit"] + rec["timings"]["before_resume"])
+    assert not row["time_partial"]
+
+
 _KILLER = textwrap.dedent("""
     import os, signal, sys
     import torch

@@ -316,6 +316,23 @@ def _scored(root: Path, label: str, profile, seed: int, raw: list[float], optimi
     path.write_text(json.dumps(rec))
 
 
+def test_summary_times_of_resumed_runs_include_earlier_attempts_or_say_they_do_not(tmp_path):
+    for seed in (0, 1):
+        _scored(tmp_path, "grad-ascent", None, seed, [-3.0])
+        _scored(tmp_path, "cma-es", None, seed, [-3.0], optimizer="cma-es")
+    for label, extra in (("grad-ascent", {"timings": {"total": 12.0, "before_resume": 100.0}}),  # recorded
+                         ("cma-es", {})):  # resumed before records kept the earlier attempts' time
+        path = store.record_path(tmp_path, "branin", label, f"{label}-0")
+        rec = json.loads(path.read_text())
+        path.write_text(json.dumps({**rec, **extra, "resumed": [{"stage": "000-x", "position": 3, "total": 9}]}))
+    table = summary(load_records(tmp_path, check_code=False), ["p100", "time total"], raw=True)
+    text = format_summary(table)
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines() if line.startswith("| ")}
+    assert rows["grad-ascent"].endswith("| 62 |")  # (112 + 12) / 2
+    assert rows["cma-es"].endswith("| ≥ 12 |")
+    assert "≥: a run resumed before records kept that" in text
+
+
 def test_summary_puts_the_papers_cells_in_their_own_columns_with_verdicts_only_under_its_protocol(tmp_path):
     # N2CE Table 6 prints GA (grad-ascent) on Branin, Q = 128, raw: -4.0 ± 4.3; and D(best) -6.1
     for seed, best in ((0, -3.0), (1, -5.0)):

@@ -18,7 +18,9 @@ def _fmt_summary(rec: dict) -> str:
     t = rec.get("timings", {})
     return (f"100th {n['p100']:.3f} (raw {r['p100']:.4g})  50th {n['p50']:.3f} (raw {r['p50']:.4g})  "
             f"dataset best {best.get('normalized', float('nan')):.3f} (raw {best.get('raw', float('nan')):.4g})  "
-            f"time {t.get('total', 0):.1f}s" + (f"  clipped {rec['num_clipped']}" if rec.get("num_clipped") else ""))
+            f"time {t.get('total', 0):.1f}s" + (f" (resumed; {t['before_resume']:.0f}s before)" if "before_resume" in t
+                                                else "")
+            + (f"  clipped {rec['num_clipped']}" if rec.get("num_clipped") else ""))
 
 
 def _fmt_seeds_summary(records: list[dict]) -> str:
