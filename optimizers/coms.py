@@ -46,6 +46,7 @@ from torch import nn
 from mbo.core import OfflineData, Optimizer
 from mbo.errors import ConfigError
 from mbo.nn import DesignEncoder, Standardizer, fit_regressor, mlp, same_device
+from mbo.nn.optim import adam
 from mbo.nn.surrogate import minibatch_loop, training_spearman
 from mbo.samplers import gradient_ascent, langevin
 
@@ -377,9 +378,9 @@ def train_energy(model: nn.Module, u: torch.Tensor, y: torch.Tensor, chain: _Cha
     Returns:
         Per-epoch means of ``mse``, ``gap`` (f(x') − f(x)) and ``alpha``.
     """
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
+    opt = adam(model.parameters(), lr=cfg.learning_rate)
     log_alpha = torch.tensor(float(np.log(max(cfg.alpha, 1e-30))), device=u.device, requires_grad=True)
-    alpha_opt = torch.optim.Adam([log_alpha], lr=cfg.alpha_learning_rate)
+    alpha_opt = adam([log_alpha], lr=cfg.alpha_learning_rate)
     log_prob = lambda v: model(v).reshape(-1)  # noqa: E731
     sums = np.zeros((cfg.epochs, 3))  # per epoch: Σ over rows of mse, gap, alpha
 

@@ -53,6 +53,7 @@ from mbo.core import OfflineData, Optimizer
 from mbo.diffusion import VPSDE, drop_condition, dsm_loss, guided_score, reverse_sde
 from mbo.errors import ConfigError
 from mbo.nn import DesignEncoder, Standardizer, mlp
+from mbo.nn.optim import adam
 from mbo.nn.surrogate import minibatch_loop
 
 
@@ -251,7 +252,7 @@ def histogram_weights(y: np.ndarray, num_bins: int = 20, quantile: float = 0.9,
 def _train(score, net: nn.Module, sde: VPSDE, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor,
            cfg: DDOMConfig, gen: torch.Generator) -> list[float]:
     """Weighted DSM with condition dropout; Adam with a linear warm-up; returns per-epoch losses."""
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.learning_rate)
+    opt = adam(net.parameters(), lr=cfg.learning_rate)
 
     def step(idx: torch.Tensor, epoch: int, batch: int) -> float:
         if batch == 0:

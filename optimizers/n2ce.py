@@ -39,6 +39,7 @@ from mbo.core import OfflineData, Optimizer
 from mbo.diagnostics import discrete_novelty
 from mbo.errors import ConfigError
 from mbo.nn.blocks import IndexEmbedding, ResidualStack, orthogonal_penalty
+from mbo.nn.optim import adam
 from mbo import checkpoint
 from mbo.samplers import langevin, svgd
 
@@ -177,8 +178,8 @@ class N2CE(Optimizer):
         levels = level_coefficients(cfg.K, cfg.schedule)
         self.level_a_, self.level_c_ = (torch.as_tensor(v, dtype=torch.float32, device=dev) for v in levels)
         self.stage_w_ = torch.as_tensor(stage_weights(cfg.K, cfg.stage_weights), dtype=torch.float32, device=dev)
-        opt_vae = torch.optim.Adam(self.model_.parameters(), lr=cfg.learning_rate, betas=(0.5, 0.999))
-        opt_ratio = torch.optim.Adam(self.ratio_.parameters(), lr=cfg.ratio_learning_rate)
+        opt_vae = adam(self.model_.parameters(), lr=cfg.learning_rate, betas=(0.5, 0.999))
+        opt_ratio = adam(self.ratio_.parameters(), lr=cfg.ratio_learning_rate)
         self.history_ = []
         state = {"model": self.model_, "ratio": self.ratio_, "opt_vae": opt_vae, "opt_ratio": opt_ratio,
                  "generator": self.gen_, "history": self.history_}

@@ -50,6 +50,7 @@ from torch import nn
 from mbo.core import OfflineData, Optimizer
 from mbo.diffusion.ve import SCHEDULES, VESchedule, ve_reverse_sde
 from mbo.errors import ConfigError
+from mbo.nn.optim import adam
 from mbo.nn.surrogate import Surrogate
 from mbo import checkpoint
 from mbo.cost import metered
@@ -583,7 +584,7 @@ class EnergyMatchingSampler:
         ``callback(epoch, sampler)`` is called after each epoch (e.g. for evaluation). Returns the
         mean loss of each epoch."""
         cfg = self.cfg
-        opt = torch.optim.Adam(self.net.parameters(), lr=cfg.learning_rate)
+        opt = adam(self.net.parameters(), lr=cfg.learning_rate)
         beta, capacity = cfg.ema_beta_per_epoch, cfg.buffer_capacity
         start = math.ceil(cfg.bootstrap_start * cfg.epochs) if self.bootstrap else cfg.epochs + 1
         state = {"net": self.net, "ema": self.ema, "optimizer": opt, "generator": self.gen, "sampler": self}

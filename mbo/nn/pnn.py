@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from mbo.nn.optim import adam
 from mbo.nn.surrogate import fit_regressor
 
 KERAS_LEAKY_SLOPE = 0.3
@@ -36,8 +37,8 @@ def keras_init_(module: nn.Module) -> nn.Module:
 
 
 def keras_adam(params: Iterable[torch.Tensor], lr: float, betas: tuple[float, float] = (0.9, 0.999)):
-    """Adam with Keras' ε = 1e-7 (fused kernel: same update, less overhead on CPU)."""
-    return torch.optim.Adam(params, lr=lr, betas=betas, eps=KERAS_ADAM_EPS, fused=True)
+    """Adam with Keras' ε = 1e-7 (:func:`mbo.nn.optim.adam`)."""
+    return adam(params, lr=lr, betas=betas, eps=KERAS_ADAM_EPS)
 
 
 def soft_clamp(s: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:

@@ -10,6 +10,7 @@ from torch import nn
 
 from mbo import checkpoint
 from mbo.cost import metered
+from mbo.nn.optim import adam
 
 
 def minibatch_loop(n: int, step: Callable[[torch.Tensor, int, int], float], *, epochs: int,
@@ -117,8 +118,7 @@ def fit_regressor(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs:
     """
     if lr_schedule not in ("constant", "cosine"):
         raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {lr_schedule!r}")
-    opt = optimizer or torch.optim.Adam(model.parameters(), lr=learning_rate, weight_decay=weight_decay,
-                                        eps=adam_eps)
+    opt = optimizer or adam(model.parameters(), lr=learning_rate, weight_decay=weight_decay, eps=adam_eps)
 
     def step(idx: torch.Tensor, epoch: int, batch: int) -> float:
         if lr_schedule == "cosine" and batch == 0:
