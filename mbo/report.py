@@ -865,7 +865,7 @@ def summary(df: pd.DataFrame, columns: list[str], order: list[str] | None = None
                     else:
                         vals = [_dig(r.get("diagnostics") or {}, arg) for r in recs]
                         vals = [float(v) for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool)]
-                        row[spec] = f"{np.mean(vals):.2f}" if vals else "–"
+                        row[spec] = _diag_num(float(np.mean(vals))) if vals else "–"
             rows.append(row)
             index.append(label)
             seed_sets.add(tuple(str(int(s)) for s in g["seed"]))
@@ -897,6 +897,11 @@ def summary(df: pd.DataFrame, columns: list[str], order: list[str] | None = None
                             if arg in ("fit", "total") and df.get("resumed", pd.Series()).any() else ""),
                 "config": f"the config value {arg} the runs used"}.get(form)) for spec, form, arg in forms) if text}
     return out
+
+
+def _diag_num(m: float) -> str:
+    """A diagnostic's mean with three decimals below 1 (Spearman 0.336, MSE 0.049), fewer above."""
+    return f"{m:.3f}" if abs(m) < 1 else f"{m:.1f}" if abs(m) < 100 else f"{m:.0f}"
 
 
 def _summary_protocol(df: pd.DataFrame, forms: list, raw: bool, spread: str, paper: str | None, ref,
