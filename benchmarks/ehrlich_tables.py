@@ -1,7 +1,7 @@
-"""Tables for results/ehrlich/REPORT.md: per task and optimizer, the 100th and 50th percentiles of
-raw scores (raw = fraction of the optimum 1.0), the infeasible share, and how well each task
-separates methods (spread of the method means over the mean seed std), beside TF-Bind-8 from the
-committed quick records. Reads records only.
+"""How well each Ehrlich task separates methods, beside TF-Bind-8: the spread (std) of the learned methods' mean
+scores over their mean seed std, at the 100th and 50th percentiles (raw on Ehrlich, normalized on TF-Bind-8, Q = 128,
+methods with ≥ 2 seeds; TF-Bind-8 from the committed quick records). Reads records only. The per-task score tables
+are experiments/ehrlich.toml's (``mbo report``).
 
     python benchmarks/ehrlich_tables.py > results/ehrlich/tables.md
 """
@@ -26,10 +26,6 @@ def load(pattern: str) -> dict:
     return runs
 
 
-def fmt(v: list[float]) -> str:
-    return f"{np.mean(v):.3f} ± {np.std(v, ddof=1):.3f}" if len(v) > 1 else f"{v[0]:.3f}"
-
-
 def separation(runs: dict, task: str, key: str, scale: str) -> tuple[float, float, float, int]:
     """(std of method means, mean within-method seed std, ratio, methods) over learned methods with ≥ 2 seeds."""
     means, stds = [], []
@@ -47,27 +43,11 @@ def separation(runs: dict, task: str, key: str, scale: str) -> tuple[float, floa
 
 def main() -> None:
     runs = load("results/records/ehrlich-*/**/*.json")
-    print("# Ehrlich tasks, Q = 128, quick profiles\n")
-    print("Raw scores (= fraction of the optimum 1.0); mean ± sample std (ddof 1) over the seeds shown; "
-          "infeasible = share of the 128 candidates outside the feasible set, mean over seeds.\n")
-    for task in EHRLICH:
-        print(f"## {task}\n")
-        print("| optimizer | seeds | 100th | 50th | infeasible | fit + propose s (mean) |")
-        print("|---|---|---|---|---|---|")
-        rows = [(label, seeds) for (t, label), seeds in runs.items() if t == task]
-        rows.sort(key=lambda kv: -np.mean([r["summary"]["raw"]["p100"] for r in kv[1].values()]))
-        for label, seeds in rows:
-            recs = list(seeds.values())
-            p100 = [r["summary"]["raw"]["p100"] for r in recs]
-            p50 = [r["summary"]["raw"]["p50"] for r in recs]
-            inf = np.mean([r["diagnostics"].get("task", {}).get("infeasible", float("nan")) for r in recs])
-            secs = np.mean([r["timings"].get("fit", 0) + r["timings"].get("propose", 0) for r in recs])
-            print(f"| {label} | {','.join(map(str, sorted(seeds)))} | {fmt(p100)} | {fmt(p50)} | {inf:.2f} | "
-                  f"{secs:.0f} |")
-        print()
     tf = load("results/records/tfbind8/**/*.json")
     tf = {k: v for k, v in tf.items() if "[quick]" in k[1] or k[1] in ("random", "dataset-best")}
-    print("## Separation: spread of the learned methods' means over their mean seed std\n")
+    print("# Ehrlich tasks, Q = 128, quick profiles: separation\n")
+    print("Spread of the learned methods' means over their mean seed std (methods with ≥ 2 seeds; raw scores on "
+          "Ehrlich, normalized on TF-Bind-8).\n")
     print("| task | statistic | methods | std of method means | mean seed std | ratio |")
     print("|---|---|---|---|---|---|")
     for task, source, scale in [("tfbind8", tf, "normalized")] + [(t, runs, "raw") for t in EHRLICH]:

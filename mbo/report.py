@@ -901,7 +901,7 @@ def summary(df: pd.DataFrame, columns: list[str], order: list[str] | None = None
 
 def _diag_num(m: float) -> str:
     """A diagnostic's mean with three decimals below 1 (Spearman 0.336, MSE 0.049), fewer above."""
-    return f"{m:.3f}" if abs(m) < 1 else f"{m:.1f}" if abs(m) < 100 else f"{m:.0f}"
+    return f"{m:.3f}" if abs(m) <= 1 else f"{m:.1f}" if abs(m) < 100 else f"{m:.0f}"
 
 
 def _summary_protocol(df: pd.DataFrame, forms: list, raw: bool, spread: str, paper: str | None, ref,

@@ -349,7 +349,7 @@ def test_summary_puts_the_papers_cells_in_their_own_columns_with_verdicts_only_u
     assert rows["configuration"] == ("| configuration | seeds | 100th (ours) | paper's 100th | 100th: seed 0 / 1 | "
                                      "num_steps | ρ | wall s |")
     assert rows["grad-ascent"] == ("| grad-ascent | 0,1 | -4.000 ± 1.000 | -4.000 ± 4.300 (within) | -3.000 / -5.000 | "
-                                   "7 | 1.0 | 12 |")
+                                   "7 | 1.000 | 12 |")
     assert rows["grad-ascent[quick]"].split(" | ")[3] == "-4.000 ± 4.300"  # the paper's value, never a verdict
     assert rows["grad-ascent[quick,num_steps=1]"].split(" | ")[3] == "–"  # other overrides: not the paper's method
     assert rows["random"].split(" | ")[3] == "–"
