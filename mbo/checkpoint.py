@@ -132,11 +132,9 @@ def preemption_signal() -> int | None:
 
 
 def stop_signals() -> list[int]:
-    """The signals that ask a run to stop: SIGTERM, SIGINT unless this process ignores it, and the
+    """The signals that ask a run to stop: SIGINT and SIGTERM unless this process ignores them, and the
     preemption signal when something (a submitit job) handles it."""
-    sigs = [signal.SIGTERM]
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-        sigs.insert(0, signal.SIGINT)
+    sigs = [s for s in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(s) is not signal.SIG_IGN]
     preempt = preemption_signal()
     if preempt is not None and callable(signal.getsignal(preempt)):
         sigs.append(preempt)

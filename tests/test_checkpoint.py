@@ -151,6 +151,20 @@ def test_signal_is_held_until_a_consistent_point(tmp_path):
         signal.signal(signal.SIGTERM, old)
 
 
+def test_stop_signals_leave_ignored_signals_ignored():
+    old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # e.g. a supervisor that stops jobs otherwise
+        assert checkpoint.stop_signals() == [signal.SIGINT]
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a shell's background job
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        assert checkpoint.stop_signals() == [signal.SIGTERM]
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
 def test_discard_keeps_only_the_current_code(tmp_path):
     for code in ("old", "new"):
         (checkpoint.run_directory(tmp_path, "rid", code)).mkdir(parents=True)
