@@ -447,6 +447,33 @@ def _mp_context():
     return _CONTEXT
 
 
+def keep_freed_memory() -> bool:
+    """Make glibc keep freed memory in this process's heap instead of returning it to the system.
+
+    By default glibc hands each freed block of more than 128 KiB–32 MiB back to the kernel and faults
+    fresh zeroed pages in at the next allocation, so a training step's large temporaries cost page faults
+    (``results/engine/allocator.txt``, a 2048-wide MLP on one core: 20,000 faults and 116 ms a step with
+    torch's default Adam, 6 and 83 ms with this; fused Adam 83 → 72 ms). Sets ``M_MMAP_THRESHOLD`` 32 MiB,
+    ``M_TRIM_THRESHOLD`` 1 GiB and ``M_TOP_PAD`` 256 MiB (the ``MALLOC_*_`` variables, when set, win).
+    The optimizer's process calls it (not ``--in-process`` runs); results do not change. Returns whether
+    it applied (glibc only).
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc (macOS, musl, Windows)
+        return False
+    done = True
+    for param, env, value in ((-3, "MALLOC_MMAP_THRESHOLD_", 32 << 20), (-1, "MALLOC_TRIM_THRESHOLD_", 1 << 30),
+                              (-2, "MALLOC_TOP_PAD_", 256 << 20)):
+        if env not in os.environ:
+            done = bool(mallopt(param, value)) and done
+    return done
+
+
 def _exit_with_parent(alive) -> None:
     try:
         alive.recv()
@@ -462,6 +489,7 @@ def _child_main(request: _Request, result, alive) -> None:
         signal.signal(sig, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # blocked in the fork server
     threading.Thread(target=_exit_with_parent, args=(alive,), daemon=True).start()
+    keep_freed_memory()
     os.chdir(request.cwd)
     os.environ.clear()
     os.environ.update(request.env)
