@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A run on a busy machine must not crawl (issue 23, item 3). Times
+# A run on a busy machine must not crawl (passive OpenMP wait, --threads). Times
 #   mbo run --task tfbind8 --optimizer grad-ascent --profile quick --seed 0
 # with one other CPU-bound process (a Python busy loop) running, and unloaded, for
 #   before: the mbo of $BEFORE_MBO (e.g. a checkout of the previous code), default settings;

@@ -1,5 +1,5 @@
-"""What a training checkpoint costs (issue 24): one write of each seed method's ``paper``-size state
-on TF-Bind-8, and the per-batch cost of the check between writes.
+"""What a training checkpoint (resumable long fits, :mod:`mbo.checkpoint`) costs: one write of each seed
+method's ``paper``-size state on TF-Bind-8, and the per-batch cost of the check between writes.
 
 A write is what :class:`mbo.checkpoint.Stage` stores at a consistent point: the networks and their
 Adam state, generators, global RNG states, then an atomic rename. The model shapes are the

@@ -25,7 +25,7 @@ MID_LR = {"learning_rate": 3e-4, "ratio_learning_rate": 1.5e-4}
 QUICK_LR = {"learning_rate": 1e-3, "ratio_learning_rate": 5e-4}
 CANDIDATES = {
     "discrete": [
-        {**QUICK_LR, "sigma_y": 1.0},   # the quick profile before issue 14
+        {**QUICK_LR, "sigma_y": 1.0},   # the first quick profile (n2ce[quick])
         {**QUICK_LR, "sigma_y": 0.15},
         {**MID_LR, "sigma_y": 0.15},
         {**MID_LR, "sigma_y": 0.3},
@@ -33,7 +33,7 @@ CANDIDATES = {
         {**PAPER_LR, "sigma_y": 0.15},
     ],
     "continuous": [
-        {**QUICK_LR, "sigma_x": 1.0, "sigma_y": 1.0},   # the quick profile before issue 14
+        {**QUICK_LR, "sigma_x": 1.0, "sigma_y": 1.0},   # the first quick profile (n2ce[quick])
         {**QUICK_LR, "sigma_x": 0.1, "sigma_y": 0.15},
         {**MID_LR, "sigma_x": 0.1, "sigma_y": 0.15},
         {**MID_LR, "sigma_x": 0.3, "sigma_y": 0.3},

@@ -17,7 +17,7 @@ K = 100 (DW-4 NEM: 1000), BNEM K_b = 80, 1024 samples/epoch, fixed budget, no ea
 instead of the reference EGNN (stated in the output). Both profiles scale the EMA and the buffer to the
 run length (:class:`~mbo.optimizers.nem.NEMConfig`: per-epoch β = 0.95^(250/epochs), capacity
 ``min(10,000, samples_per_epoch · epochs / 5)``): ``paper`` keeps the reference's 0.95 and 10,000; GMM-40
-``quick`` runs β = 0.726 and 4,096 rows, DW-4 ``quick`` β = 0.652 and 1,536 rows (before issue 22: 0.95 and
+``quick`` runs β = 0.726 and 4,096 rows, DW-4 ``quick`` β = 0.652 and 1,536 rows (before commit 749d0f7: 0.95 and
 10,000, which left the 1,024 prior draws in the buffer for the whole run).
 """
 from __future__ import annotations

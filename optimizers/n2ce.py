@@ -137,9 +137,9 @@ class N2CE(Optimizer):
         "paper": {},
         # CPU profile: 2,000 iterations, 10 negatives per positive, T = 100. Learning rates and the
         # likelihood stds (None: per design space, see N2CEConfig.resolve; sigma_x acts on continuous
-        # designs only) were chosen by held-out fit on a 90/10 split (issue 14): at sigma_y = 1 the
-        # y-head does not learn (held-out Spearman 0.12 on TF-Bind-8), and at sigma_x = 1 Branin's
-        # VAE keeps 2 of 20 latent dimensions.
+        # designs only) were chosen by held-out fit on a 90/10 split (benchmarks/n2ce_select_quick.py):
+        # at sigma_y = 1 the y-head does not learn (held-out Spearman 0.12 on TF-Bind-8), and at
+        # sigma_x = 1 Branin's VAE keeps 2 of 20 latent dimensions.
         "quick": {"num_iterations": 2000, "n_negatives": 10, "svgd_steps": 100, "learning_rate": None,
                   "ratio_learning_rate": None, "sigma_y": None, "sigma_x": 0.03},
         "smoke": {"num_iterations": 40, "n_negatives": 4, "num_blocks": 2, "batch_size": 32,

@@ -1,4 +1,4 @@
-"""Optimizers that try to reach the oracle around the harness (issue 23 §2); each run must fail.
+"""Optimizers that try to reach the oracle around the harness (tests/test_oracle_boundary.py); each run must fail.
 
 Loaded by path (``tests/cheaters.py:Class``). Each returns the offline top designs if its trick
 fails to raise, so a route that is *not* closed shows up as an ``ok`` run.

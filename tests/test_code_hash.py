@@ -1,4 +1,4 @@
-"""The code hash covers every module the optimizer and task import from mbo or their plug-in folder (issue 23 §1)."""
+"""The code hash covers every module the optimizer and task import from mbo or their plug-in folder."""
 from __future__ import annotations
 
 import os
@@ -41,7 +41,7 @@ def test_the_hash_covers_shared_mbo_modules_the_optimizer_imports():
 
 
 def test_flipping_a_sign_in_a_copy_of_a_shared_module_changes_the_hash(tmp_path):
-    """The issue's case: an edit of mbo/samplers/ascent.py gave the same hash and a stale cached record."""
+    """The reported case: an edit of mbo/samplers/ascent.py gave the same hash and a stale cached record."""
     pkg = tmp_path / "mbo"
     shutil.copytree(ROOT / "mbo", pkg, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "optimizers", pkg / "optimizers", ignore=shutil.ignore_patterns("__pycache__"))

@@ -1,4 +1,4 @@
-"""The oracle boundary (issue 23 §2): the optimizer's code runs in a child process that holds no task.
+"""The oracle boundary (ARCHITECTURE.md): the optimizer's code runs in a child process that holds no task.
 
 Each route by which a plug-in reached the true labels on main gets a run of its own here, and
 each must fail with OracleAccessError naming what was attempted.

@@ -1,4 +1,4 @@
-"""Threads of a run (issue 23, item 3): passive OpenMP waits from the command, a thread count that fits."""
+"""Threads of a run on a busy machine: passive OpenMP waits from the command, a thread count that fits."""
 from __future__ import annotations
 
 import json

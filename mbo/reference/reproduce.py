@@ -132,7 +132,7 @@ def compare(df: pd.DataFrame, reference: pd.DataFrame | None = None) -> pd.DataF
 
 
 def _notes(df: pd.DataFrame) -> list[str]:
-    """Why dataset-best's oracle score can differ from D(best) (item 14 of the records issue)."""
+    """Why dataset-best's oracle score can differ from D(best)."""
     from mbo.report import _dbest_notes
 
     if df.empty:

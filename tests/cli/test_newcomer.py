@@ -1,4 +1,4 @@
-"""Small things a newcomer tripped on (issue 23, item 5): each message or figure says what is true."""
+"""Small things a newcomer tripped on in a fresh clone: each message or figure says what is true."""
 from __future__ import annotations
 
 import json

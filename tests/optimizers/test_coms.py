@@ -143,7 +143,7 @@ def test_propose_before_fit_raises():
         StochasticCOMs(seed=0).propose(4)
 
 
-# ---- issue 14: data-scaled Langevin noise, the penalty kept in `quick`, [R]'s init and hold-out ----
+# ---- fidelity pass: data-scaled Langevin noise, the penalty kept in `quick`, [R]'s init and hold-out ----
 
 def test_quick_keeps_the_papers_penalty_and_shrinks_only_width_and_epochs():
     for cls in VARIANTS:
@@ -176,8 +176,9 @@ def test_coms_energy_uses_keras_init():
 
 
 def test_default_design_bench_schedule_had_noise_of_std_10_7_on_tfbind8():
-    """The issue's arithmetic: η = 2·√24 = 9.80, ε = √(2η) → √(2η)/100 over 50 steps gives a total
-    noise std of 10.7 per logit at κ = 1; a noise_total rescales only the noise, not the drift."""
+    """The audit's arithmetic (shared/audits/coms-ddom-2026-12.md): η = 2·√24 = 9.80, ε = √(2η) → √(2η)/100
+    over 50 steps gives a total noise std of 10.7 per logit at κ = 1; a noise_total rescales only the noise,
+    not the drift."""
     eta = 2.0 * np.sqrt(24)
     eps = (np.sqrt(2 * eta), np.sqrt(2 * eta) / 100)
     old = _Chain(eta, eps, 50, True, torch.Generator())

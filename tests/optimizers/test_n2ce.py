@@ -199,7 +199,7 @@ def test_training_reduces_the_vae_loss():
     assert last < first
 
 
-# -- issue 14: speed rewrite, likelihood stds, diagnostics ------------------------------------
+# -- fidelity pass: speed rewrite, likelihood stds, diagnostics -------------------------------
 def test_ratio_net_split_merge_equals_concatenated_merge():
     torch.manual_seed(0)
     net = LogRatioNet(nz=5, hidden=16, num_blocks=2, num_stages=4)
@@ -262,7 +262,7 @@ def test_lambda1_zero_removes_the_y_gradient():
 
 
 def test_quick_resolves_per_design_space():
-    """quick leaves the learning rates and sigma_y to the space (held-out selection, issue 14)."""
+    """quick leaves the learning rates and sigma_y to the space (held-out selection: n2ce_select_quick.py)."""
     from mbo.optimizers.n2ce import QUICK_CONTINUOUS, QUICK_DISCRETE
 
     cfg = N2CE.Config(**N2CE.profiles["quick"])
