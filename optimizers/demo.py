@@ -19,9 +19,9 @@ discrete designs; z-scored y):
    designs are returned; there is no post-selection.
 
 Ablation switches: ``edit=False`` returns the pseudo-candidates (Grad-only); ``ascent=False``
-edits the top-Q offline designs themselves (our Diffusion-only; the paper's samples from noise); ``edit_t`` sweeps the
-noise level (the paper's "m = 600 of 1000" is ``edit_t = 0.4`` in the released scripts; read
-literally Eq. 9 gives 0.6); ``ascent_steps`` is Tabs. 5–6's knob.
+edits the top-Q offline designs themselves (our Diffusion-only; the paper's samples from noise);
+``edit_t`` sweeps the noise level (the paper's "m = 600 of 1000" is ``edit_t = 0.4`` in the released
+scripts; read literally Eq. 9 gives 0.6); ``ascent_steps`` is Tabs. 5–6's knob.
 
 ``quick`` (CPU: about two minutes on TF-Bind-8, half a minute on Levy) narrows both networks to 256;
 its learning rate and epochs are chosen per design space by held-out fit (:meth:`DEMOConfig.resolve`);

@@ -68,9 +68,9 @@ class ResidualStack(nn.Module):
     ``chunk_rows`` rows at a time keeps each chunk in cache across the ops of a block, and the
     residual add and bias are applied in place, and the saved activations live in a buffer the
     module reuses once a backward pass has consumed it (a fresh 100 MB allocation per step costs
-    page faults). Used by N²CE's 16-block ratio network (``benchmarks/n2ce_speed.py``). Only first derivatives, and one
-    backward pass per forward, are supported (no ``create_graph``; a second ``retain_graph``
-    backward raises).
+    page faults). Used by N²CE's 16-block ratio network (``benchmarks/n2ce_speed.py``). Only first
+    derivatives, and one backward pass per forward, are supported (no ``create_graph``; a second
+    ``retain_graph`` backward raises).
 
     Args:
         dim: width.
