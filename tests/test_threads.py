@@ -1,6 +1,7 @@
 """Threads of a run on a busy machine: passive OpenMP waits from the command, a thread count that fits."""
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -29,6 +30,29 @@ def test_the_command_sets_a_passive_wait_policy_unless_the_user_chose_one(monkey
     monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
     assert CliRunner().invoke(main, ["optimizers"]).exit_code == 0
     assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
+def test_the_suite_waits_passively_from_before_numpy_and_torch_load(tmp_path):
+    """tests/conftest.py sets the policy before anything loads OpenMP: with one of 2 cores busy, spinning
+    OpenMP threads made the whole suite 7× slower (pytest 304 s → 2,317 s)."""
+    code = (
+        "import os, sys\n"
+        "seen = {}\n"
+        "class Spy:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name in ('numpy', 'torch'):\n"
+        "            seen.setdefault(name, os.environ.get('OMP_WAIT_POLICY'))\n"
+        "sys.meta_path.insert(0, Spy())\n"
+        "sys.path.insert(0, 'tests')\n"
+        "import conftest\n"
+        "print(sorted(seen.items()))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    env["MBO_TEST_CACHE_DIR"] = str(tmp_path)  # conftest then leaves no folder of its own behind
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True, check=True)
+    seen = dict(ast.literal_eval(out.stdout.strip()))
+    assert "numpy" in seen and set(seen.values()) == {"PASSIVE"}, seen
 
 
 def test_importing_mbo_sets_nothing():
