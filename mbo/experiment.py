@@ -41,7 +41,8 @@
     tasks = ["tfbind8"]
     spread = "std0"                    # across seeds: std0 (ddof 0, Design-Bench), std1, s.e.
     paper = "Trabucco et al. 2022 (Design-Bench)"   # mbo/reference/papers.csv, for "paper STAT" columns
-    paper_table = "§9.1"               # optional: one of its tables, where it prints a method in several
+    paper_table = "§9.1"               # optional: its table(s) to read, where it prints a method in several
+                                       #   (a list, e.g. ["2", "4"], to take the 100th from one, the 50th from another)
     columns = ["seeds", "p100", "paper p100", "p50_tfp", "paper p50", "per-seed p100",
                {column = "config gamma", header = "γ"}, "diag optimizer.surrogate_spearman_train",
                "time total"]
@@ -122,7 +123,7 @@ class Table:
     spread: str = "std1"
     paper: str | None = None
     dbest: bool = True
-    paper_table: str | None = None
+    paper_table: tuple[str, ...] = ()
 
     @property
     def file(self) -> str:
@@ -406,7 +407,8 @@ def _summary_table(where: str, t: dict, exp: Experiment, labels: tuple[str, ...]
     budget = t.get("budget")
     if budget is not None and budget not in exp.budgets:
         raise ConfigError(f"{where}.budget: Q = {budget} is not among the study's budgets {list(exp.budgets)}")
-    paper_table = str(t["paper_table"]) if t.get("paper_table") is not None else None
+    paper_table = t.get("paper_table", [])
+    paper_table = tuple(str(x) for x in (paper_table if isinstance(paper_table, list) else [paper_table]))
     check_summary_columns(f"{where}.columns", [c for c, _ in columns], t.get("paper"), paper_table)
     return Table(str(t["name"]), _subset(f"{where}.tasks", t.get("tasks"), exp.tasks, str), budget, labels,
                  raw=bool(t.get("raw", False)), nulls=bool(t.get("nulls", True)),

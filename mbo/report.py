@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -684,7 +685,8 @@ def _summary_column(col: str) -> tuple[str, str]:
                       f"{did_you_mean(col, list(SUMMARY_STATS) + ['seeds'])}")
 
 
-def check_summary_columns(where: str, columns: list[str], paper: str | None, paper_table: str | None = None) -> None:
+def check_summary_columns(where: str, columns: list[str], paper: str | None,
+                          paper_table: str | Sequence[str] = ()) -> None:
     """Refuse an unknown column form, and paper columns without a paper (and table) known to :mod:`mbo.reference`."""
     from mbo.reference import papers
 
@@ -700,12 +702,19 @@ def check_summary_columns(where: str, columns: list[str], paper: str | None, pap
     if paper is not None and paper not in known:
         raise ConfigError(f"{where}: no paper {paper!r} in mbo/reference/papers.csv.{did_you_mean(paper, known)} "
                           f"Papers: {'; '.join(known)}")
-    if paper_table is not None:
-        ref = papers()
-        tables = sorted(set(ref.loc[ref["paper"] == paper, "table"]))
-        if paper_table not in tables:
-            raise ConfigError(f"{where}: {paper} has no table {paper_table!r} in mbo/reference/papers.csv."
-                              f"{did_you_mean(paper_table, tables)} Its tables: {', '.join(tables)}")
+    ref = papers()
+    tables = sorted(set(ref.loc[ref["paper"] == paper, "table"]))
+    for table in _tables(paper_table):
+        if table not in tables:
+            raise ConfigError(f"{where}: {paper} has no table {table!r} in mbo/reference/papers.csv."
+                              f"{did_you_mean(table, tables)} Its tables: {', '.join(tables)}")
+
+
+def _tables(paper_table: str | Sequence[str] | None) -> tuple[str, ...]:
+    """``paper_table`` as a tuple: one table, several, or none (every table of the paper)."""
+    if not paper_table:
+        return ()
+    return (paper_table,) if isinstance(paper_table, str) else tuple(paper_table)
 
 
 def _stat_col(stat: str, raw: bool) -> str:
@@ -778,7 +787,8 @@ def _dbest_cell(ref: pd.DataFrame, task: str, stat: str, raw: bool):
 
 def summary(df: pd.DataFrame, columns: list[str], order: list[str] | None = None, raw: bool = False,
             spread: str = "std1", paper: str | None = None, dbest: bool = True,
-            nulls: tuple[str, ...] = ("random", "dataset-best"), paper_table: str | None = None) -> pd.DataFrame:
+            nulls: tuple[str, ...] = ("random", "dataset-best"),
+            paper_table: str | Sequence[str] = ()) -> pd.DataFrame:
     """One row per (task, label) of ``df`` with the listed columns (:func:`_summary_column` forms), as text.
 
     Args:
@@ -789,7 +799,8 @@ def summary(df: pd.DataFrame, columns: list[str], order: list[str] | None = None
         raw: raw oracle values instead of normalized scores.
         spread: across-seed spread of the statistic columns (:func:`mbo.stats.spread`: std0, std1, s.e.).
         paper: the paper (``mbo/reference/papers.csv``) whose cells fill the ``paper STAT`` columns.
-        paper_table: one of its tables, where it prints a method's cell in several.
+        paper_table: its table (or tables) to read, where it prints a method's cell in several: e.g. ``["2", "4"]``
+            for a 100th percentile printed in Table 2 and an ablation, and a 50th in Table 4.
         dbest: add a ``D(best)`` row (the best training label; the paper's D(best) beside it).
 
     Returns:
@@ -807,7 +818,8 @@ def summary(df: pd.DataFrame, columns: list[str], order: list[str] | None = None
         from mbo.reference import papers
 
         ref = papers()
-        ref = ref[(ref["paper"] == paper) & ((ref["table"] == paper_table) if paper_table else True)]
+        tables = _tables(paper_table)
+        ref = ref[(ref["paper"] == paper) & (ref["table"].isin(tables) if tables else True)]
     for task, g in df.groupby("task"):
         if g["budget"].nunique() > 1:
             raise ConfigError(f"task {task!r} has runs with several budgets {sorted(g['budget'].unique())}; "

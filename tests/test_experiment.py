@@ -132,6 +132,7 @@ def test_the_papers_median_is_a_table_statistic(tmp_path):
      "Did you mean: Trabucco et al. 2022 (Design-Bench)"),
     ({'name = "runs"': 'name = "runs"\npercentile = "50"'}, "'percentile' belongs to leaderboards"),
     ({'"time total"]': '"time total"]\npaper = "Yu et al. (N2CE)"\npaper_table = "66"'}, "Its tables: 19, 21"),
+    ({'"time total"]': '"time total"]\npaper = "Yu et al. (N2CE)"\npaper_table = ["6", "7b"]'}, "no table '7b'"),
     ({'kind = "intervals"\nci = 95': 'kind = "intervals"'}, "an intervals plot needs ci"),
     ({'kind = "intervals"': 'kind = "interval"'}, "Did you mean: intervals?"),
     ({'name = "board"': 'name = "runs"\nformat = "md"'}, "unknown key 'format'"),
@@ -368,4 +369,8 @@ def test_summary_puts_the_papers_cells_in_their_own_columns_with_verdicts_only_u
     assert ddom.to_dict() == {"ddom[branin-ref]": "-1.600 ± 0.100 (within)", "ddom[quick]": "-1.600 ± 0.100"}
     with pytest.raises(MBOError, match="several different p100 cells for it .19, 6.; give the table paper_table"):
         summary(df, ["paper p100"], raw=True, paper="Yu et al. (N2CE)")
+    # several tables: each statistic from whichever of them prints it (here Table 6's 100th; 19 is left out)
+    both = summary(df[df["label"] == "grad-ascent"], ["paper p100"], raw=True, paper="Yu et al. (N2CE)",
+                   paper_table=["6", "8"], dbest=False)
+    assert both.loc["grad-ascent", "paper p100"] == "-4.000 ± 4.300 (within)"
     assert far.loc["grad-ascent", "paper p100"] == "-4.000 ± 4.300 (**below**)"
