@@ -702,9 +702,10 @@ def check_summary_columns(where: str, columns: list[str], paper: str | None,
     if paper is not None and paper not in known:
         raise ConfigError(f"{where}: no paper {paper!r} in mbo/reference/papers.csv.{did_you_mean(paper, known)} "
                           f"Papers: {'; '.join(known)}")
-    ref = papers()
-    tables = sorted(set(ref.loc[ref["paper"] == paper, "table"]))
-    for table in _tables(paper_table):
+    wanted = _tables(paper_table)
+    ref = papers() if wanted else None
+    tables = sorted(set(ref.loc[ref["paper"] == paper, "table"])) if wanted else []
+    for table in wanted:
         if table not in tables:
             raise ConfigError(f"{where}: {paper} has no table {table!r} in mbo/reference/papers.csv."
                               f"{did_you_mean(table, tables)} Its tables: {', '.join(tables)}")
