@@ -696,16 +696,15 @@ def check_summary_columns(where: str, columns: list[str], paper: str | None,
             forms.append(_summary_column(col)[0])
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
-    known = sorted(set(papers()["paper"]))
+    ref = papers()
+    known = sorted(set(ref["paper"]))
     if "paper" in forms and paper is None:
         raise ConfigError(f"{where}: paper columns need paper = \"...\", one of: {'; '.join(known)}")
     if paper is not None and paper not in known:
         raise ConfigError(f"{where}: no paper {paper!r} in mbo/reference/papers.csv.{did_you_mean(paper, known)} "
                           f"Papers: {'; '.join(known)}")
-    wanted = _tables(paper_table)
-    ref = papers() if wanted else None
-    tables = sorted(set(ref.loc[ref["paper"] == paper, "table"])) if wanted else []
-    for table in wanted:
+    tables = sorted(set(ref.loc[ref["paper"] == paper, "table"]))
+    for table in _tables(paper_table):
         if table not in tables:
             raise ConfigError(f"{where}: {paper} has no table {table!r} in mbo/reference/papers.csv."
                               f"{did_you_mean(table, tables)} Its tables: {', '.join(tables)}")
