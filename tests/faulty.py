@@ -13,6 +13,14 @@ from mbo.core import Optimizer
 from mbo.progress import progress
 
 
+def _write_atomic(path, value):
+    """Write ``value`` so that a test polling ``path`` from another process never reads a half-written
+    (empty) file: ``write_text`` truncates first, and a poll between truncation and write saw ''."""
+    tmp = Path(f"{path}.tmp")
+    tmp.write_text(str(value))
+    os.replace(tmp, path)
+
+
 class _Base(Optimizer):
     def fit(self, data):
         self.data_ = data
@@ -72,7 +80,7 @@ class Slow(_Base):
 
     def propose(self, n):
         if self.config.pidfile:
-            Path(self.config.pidfile).write_text(str(os.getpid()))
+            _write_atomic(self.config.pidfile, os.getpid())
         time.sleep(self.config.sleep)
         return self.data_.space.sample(n, np.random.default_rng(self.seed))
 
@@ -104,7 +112,7 @@ class Steps(_Base):
             self.acc_ += torch.rand(data.space.dim, generator=gen, dtype=torch.float64)
             time.sleep(self.config.sleep)
             if self.config.marker:
-                Path(self.config.marker).write_text(str(i + 1))
+                _write_atomic(self.config.marker, i + 1)
 
     def propose(self, n):
         lo, hi = np.asarray(self.data_.space.lower), np.asarray(self.data_.space.upper)
