@@ -13,4 +13,5 @@ python benchmarks/estimate_table.py --task tfbind8 --measure \
   > results/engine/estimate_paper_cost.txt
 python benchmarks/coms_spiral.py --out results/coms
 python benchmarks/n2ce_speed.py
+python benchmarks/subnormals.py  # its rows of results/engine/subnormals.txt
 bash benchmarks/nem_gmm_quick.sh 0,1,2

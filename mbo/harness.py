@@ -391,7 +391,7 @@ def _score(rec: dict[str, Any], spec: RunSpec, side: dict[str, Any], data: Any) 
     """Fill ``rec`` from the optimizer's side of a run: the parent checks, scores and diagnoses."""
     task = spec.task
     rec["timings"].update(side["timings"])
-    rec["device"], rec["torch_threads"] = side["device"], side["torch_threads"]
+    rec["device"], rec["torch_threads"], rec["subnormals"] = side["device"], side["torch_threads"], side["subnormals"]
     if side["resumed"]:  # timings.fit is then the part after resuming; timings.before_resume the earlier attempts
         rec["resumed"] = side["resumed"]
     cands, clipped = task.space.check(side["candidates"], n=spec.budget)  # the parent's own gate

@@ -286,3 +286,30 @@ class AllocProbe(_Base):
 
     def diagnostics(self):
         return {"faults_per_step": training_step_faults()}
+
+
+class SubnormalProbe(_Base):
+    """Reports, in its diagnostics, whether its process keeps subnormal floats: on two threads, and in
+    the first moment of an Adam parameter that stops getting gradient (a dead ReLU unit's weight)."""
+
+    name = "subnormal-probe"
+
+    def propose(self, n):
+        import torch
+
+        before = torch.get_num_threads()
+        torch.set_num_threads(2)  # a parallel op: every OpenMP thread must flush, not only the main one
+        kept = int((torch.full((1 << 20,), 1e-39) * 0.5 != 0).sum())
+        torch.set_num_threads(before)
+        w = torch.nn.Parameter(torch.ones(4))
+        adam = torch.optim.Adam([w], lr=1e-3)
+        w.grad = torch.ones(4)
+        adam.step()
+        for _ in range(2000):  # m = 0.1 · 0.9^t reaches the subnormal range at t ≈ 800
+            w.grad = torch.zeros(4)
+            adam.step()
+        self.probe_ = {"subnormals_kept": kept, "adam_moment": float(adam.state[w]["exp_avg"][0])}
+        return self.data_.top(n)[0]
+
+    def diagnostics(self):
+        return self.probe_

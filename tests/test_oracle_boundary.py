@@ -147,7 +147,7 @@ def test_optimizer_side_is_one_function_that_needs_no_task():
     out = optimizer_side(DatasetBest, DatasetBest.Config(), 0, "cpu", data, 3, RunContext(in_process=True))
     assert out["candidates"].shape == (3, 1) and out["candidates"][0, 0] == pytest.approx(1.0)
     assert set(out) == {"candidates", "num_clipped", "diagnostics", "timings", "device", "torch_threads",
-                        "resumed", "surrogate_gradient"}
+                        "subnormals", "resumed", "surrogate_gradient"}
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
