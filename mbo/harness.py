@@ -329,8 +329,9 @@ def _run(specs: list[RunSpec], context: RunContext) -> list[dict[str, Any]]:
     spec = specs[0]
     task = spec.task
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    common = {"versions": _versions(), "git_commit": _git_commit(),
-              **_code_dirty(source_files(spec.optimizer_cls, type(task))), "host": platform.node()}
+    commit = _git_commit()
+    common = {"versions": _versions(), "git_commit": commit,
+              **_code_checkouts(source_files(spec.optimizer_cls, type(task)), commit), "host": platform.node()}
     recs: list[dict[str, Any]] = [{
         "record_version": store.RECORD_VERSION, "run_id": s.run_id, "task": task.name,
         "optimizer": spec.optimizer_name, "label": spec.label, "profile": spec.profile,
@@ -470,10 +471,12 @@ def _git_commit() -> str | None:
         return None
 
 
-def _code_dirty(files: list[Path]) -> dict[str, Any]:
-    """``code_dirty``: whether any of ``files`` (the code a run's hash covers) differs from the git
-    commit of its checkout, uncommitted or untracked (``None`` when none is in a git checkout);
-    ``code_dirty_files`` names them."""
+def _code_checkouts(files: list[Path], commit: str | None) -> dict[str, Any]:
+    """Where ``files`` (the code a run's hash covers) come from. ``code_dirty``: whether any differs from
+    the git commit of its checkout, uncommitted or untracked (``None`` when none is in a git checkout);
+    ``code_dirty_files`` names them. ``code_commits`` (only when some file's checkout is at another commit
+    than mbo's, ``commit``: a plug-in in its own repository, or mbo's packages from two checkouts):
+    each checkout's commit and the files taken from it."""
     by_repo: dict[str, list[Path]] = {}
     for path in files:
         top = _git_toplevel(str(path.parent))
@@ -482,16 +485,23 @@ def _code_dirty(files: list[Path]) -> dict[str, Any]:
     if not by_repo:
         return {"code_dirty": None}
     dirty: list[str] = []
+    commits: dict[str, list[str]] = {}
     for top, paths in by_repo.items():
         try:
             res = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "--",
                                   *(str(p) for p in paths)], cwd=top, capture_output=True, text=True, timeout=10)
+            head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=top, capture_output=True, text=True, timeout=5)
         except (OSError, subprocess.SubprocessError):
             return {"code_dirty": None}
         if res.returncode != 0:
             return {"code_dirty": None}
         dirty += [line[3:] for line in res.stdout.splitlines() if line[3:]]
-    return {"code_dirty": bool(dirty), **({"code_dirty_files": sorted(dirty)} if dirty else {})}
+        key = head.stdout.strip() if head.returncode == 0 and head.stdout.strip() else "none"
+        commits.setdefault(key, []).extend(p.relative_to(Path(top).resolve()).as_posix() for p in paths)
+    out: dict[str, Any] = {"code_dirty": bool(dirty), **({"code_dirty_files": sorted(dirty)} if dirty else {})}
+    if set(commits) - {commit}:
+        out["code_commits"] = {c: sorted(names) for c, names in sorted(commits.items())}
+    return out
 
 
 @functools.lru_cache(maxsize=256)

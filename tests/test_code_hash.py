@@ -104,6 +104,26 @@ def test_records_say_whether_the_hashed_code_had_uncommitted_changes(tmp_path, m
     assert outside["code_dirty"] in (True, False)  # mbo's own checkout (None only outside git)
 
 
+def test_records_name_each_commit_when_the_hashed_code_spans_checkouts(tmp_path, monkeypatch):
+    # the plug-in's repository is at its own commit, so the record says which files came from it
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "shift.py").write_text(PLUGIN)
+    (repo / "helper.py").write_text("SHIFT = 0.0\n")
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(git[:3] + ["init", "-q"], check=True)
+    subprocess.run(git + ["add", "."], check=True)
+    subprocess.run(git + ["commit", "-qm", "plug-in"], check=True)
+    head = subprocess.run(git[:3] + ["rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    monkeypatch.syspath_prepend(str(repo))
+    rec = mbo.run(TINY_C, f"{repo / 'shift.py'}:Shift", seed=0, budget=4, results_dir=tmp_path / "r", device="cpu")
+    assert rec["status"] == "ok", rec["error"]
+    assert rec["code_commits"][head] == ["helper.py", "shift.py"]
+    assert set(rec["code_commits"]) - {head} <= {rec["git_commit"]}  # the rest: mbo's own checkout
+    alone = mbo.run(TINY_C, "random", seed=0, budget=4, results_dir=tmp_path / "r2", device="cpu")
+    assert "code_commits" not in alone  # every hashed file from mbo's own checkout (or none in git)
+
+
 def test_the_hash_does_not_depend_on_where_the_plugin_lives(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     for folder in (a, b):

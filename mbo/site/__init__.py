@@ -172,7 +172,7 @@ def _kv(items: dict) -> str:
 def _run_body(rec: dict) -> str:
     ident = {k: rec.get(k) for k in ("task", "optimizer", "label", "profile", "seed", "budget", "status",
                                      "device", "precision", "torch_threads", "subnormals", "code_hash", "code_dirty",
-                                     "git_commit", "data_version", "started", "run_id") if k in rec}
+                                     "git_commit", "code_commits", "data_version", "started", "run_id") if k in rec}
     parts = [f"<p><a href='{rec['run_id']}.json'>raw record (JSON)</a></p>", "<h2>Run</h2>", _kv(ident)]
     summ = (rec.get("summary") or {}).get("normalized") or {}
     if summ:
