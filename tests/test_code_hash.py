@@ -82,7 +82,8 @@ def test_editing_a_plugins_helper_module_defeats_the_cache(tmp_path, monkeypatch
     assert edited["candidates"] != first["candidates"]
 
 
-def test_records_say_whether_the_hashed_code_had_uncommitted_changes(tmp_path, monkeypatch):
+def _committed_plugin(tmp_path: Path) -> tuple[Path, str]:
+    """A git repository holding the plug-in and its helper module, committed; its folder and HEAD."""
     repo = tmp_path / "repo"
     repo.mkdir()
     (repo / "shift.py").write_text(PLUGIN)
@@ -91,6 +92,12 @@ def test_records_say_whether_the_hashed_code_had_uncommitted_changes(tmp_path, m
     subprocess.run(git[:3] + ["init", "-q"], check=True)
     subprocess.run(git + ["add", "."], check=True)
     subprocess.run(git + ["commit", "-qm", "plug-in"], check=True)
+    head = subprocess.run(git[:3] + ["rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    return repo, head
+
+
+def test_records_say_whether_the_hashed_code_had_uncommitted_changes(tmp_path, monkeypatch):
+    repo, _ = _committed_plugin(tmp_path)
     monkeypatch.syspath_prepend(str(repo))
     name = f"{repo / 'shift.py'}:Shift"
     clean = mbo.run(TINY_C, name, seed=0, budget=4, results_dir=tmp_path / "r", device="cpu")
@@ -106,15 +113,7 @@ def test_records_say_whether_the_hashed_code_had_uncommitted_changes(tmp_path, m
 
 def test_records_name_each_commit_when_the_hashed_code_spans_checkouts(tmp_path, monkeypatch):
     # the plug-in's repository is at its own commit, so the record says which files came from it
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    (repo / "shift.py").write_text(PLUGIN)
-    (repo / "helper.py").write_text("SHIFT = 0.0\n")
-    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
-    subprocess.run(git[:3] + ["init", "-q"], check=True)
-    subprocess.run(git + ["add", "."], check=True)
-    subprocess.run(git + ["commit", "-qm", "plug-in"], check=True)
-    head = subprocess.run(git[:3] + ["rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    repo, head = _committed_plugin(tmp_path)
     monkeypatch.syspath_prepend(str(repo))
     rec = mbo.run(TINY_C, f"{repo / 'shift.py'}:Shift", seed=0, budget=4, results_dir=tmp_path / "r", device="cpu")
     assert rec["status"] == "ok", rec["error"]
